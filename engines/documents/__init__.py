@@ -1,0 +1,22 @@
+"""Documents users write: native workflows, ReactFlow flows and fixtures."""
+
+from engines.documents.fixture import Case, Expectation, Fixture, fixture_from_data, load_fixture
+from engines.documents.load import DocumentKind, document_kind, load_workflow, workflow_from_data
+from engines.documents.reactflow import import_reactflow, is_reactflow
+from engines.documents.read import DOCUMENT_SUFFIXES, read_document
+
+__all__ = [
+    "DOCUMENT_SUFFIXES",
+    "Case",
+    "DocumentKind",
+    "Expectation",
+    "Fixture",
+    "document_kind",
+    "fixture_from_data",
+    "import_reactflow",
+    "is_reactflow",
+    "load_fixture",
+    "load_workflow",
+    "read_document",
+    "workflow_from_data",
+]

@@ -1,0 +1,191 @@
+"""Fixtures: a workflow (and the workflows it may call) with named cases and golden answers.
+
+```yaml
+workflow: {...}            # inline native workflow, or "path/to/flow.json" (native or ReactFlow)
+workflows: [...]           # extra workflows that subworkflow nodes may name
+tolerances: {...}          # opaque here; the harness gives it meaning
+cases:
+  - name: happy-path
+    inputs: {...}
+    conversation: [...]    # payloads answering input nodes, in order
+    expect:                # optional golden answer
+      status: completed
+      outputs: {...}       # compared exactly
+      vars: {...}          # compared exactly
+      errors: [{node: charge, code: TOOL_ERROR}]   # exact list, canonical order
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engines.documents.load import workflow_from_data
+from engines.documents.read import read_document
+from engines.errors import (
+    DocumentError,
+    FixtureInvalid,
+    Problem,
+    WorkflowInvalid,
+)
+from engines.model.problems import problems_from
+from engines.model.registry import WorkflowRegistry
+from engines.model.validate import ValidatedWorkflow, validate_workflow
+from engines.result import RunStatus
+from engines.tools import ToolRegistry
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+class ExpectedError(BaseModel):
+    model_config = _STRICT
+    node: str = Field(min_length=1)
+    code: str = Field(min_length=1)
+
+
+class Expectation(BaseModel):
+    """The golden answer. Fields left out are not checked."""
+
+    model_config = _STRICT
+    status: RunStatus | None = None
+    outputs: dict[str, Any] | None = None
+    vars: dict[str, Any] | None = None
+    errors: tuple[ExpectedError, ...] | None = None
+
+
+class Case(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1)
+    description: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    conversation: tuple[Any, ...] = ()
+    expect: Expectation | None = None
+
+
+class FixtureDocument(BaseModel):
+    model_config = _STRICT
+    description: str | None = None
+    workflow: dict[str, Any] | str
+    workflows: tuple[dict[str, Any] | str, ...] = ()
+    tolerances: dict[str, Any] = Field(default_factory=dict)
+    cases: tuple[Case, ...]
+
+    @field_validator("cases")
+    @classmethod
+    def _named_once(cls, cases: tuple[Case, ...]) -> tuple[Case, ...]:
+        if not cases:
+            raise ValueError("a fixture needs at least one case")
+        seen: set[str] = set()
+        for case in cases:
+            if case.name in seen:
+                raise ValueError(f"case name {case.name!r} is used twice")
+            seen.add(case.name)
+        return cases
+
+
+@dataclass(frozen=True)
+class Fixture:
+    source: str
+    description: str | None
+    registry: WorkflowRegistry
+    cases: tuple[Case, ...]
+    tolerances: dict[str, Any]
+    #: Workflow files this fixture read (resolved), so a folder walk need not re-check them.
+    files: tuple[Path, ...] = ()
+
+    @property
+    def workflow(self) -> ValidatedWorkflow:
+        return self.registry.main
+
+    def case(self, name: str) -> Case:
+        for case in self.cases:
+            if case.name == name:
+                return case
+        raise KeyError(f"{self.source}: no case named {name!r}")
+
+
+def _load_entry(
+    entry: dict[str, Any] | str, location: str, base: Path, files: list[Path]
+) -> ValidatedWorkflow:
+    if isinstance(entry, str):
+        path = (base / entry).resolve()
+        files.append(path)
+        try:
+            doc = read_document(path)
+        except DocumentError as exc:
+            raise FixtureInvalid([Problem(location, f"{entry}: {exc.detail}")]) from None
+        try:
+            return workflow_from_data(doc, source=entry, default_id=path.stem)
+        except WorkflowInvalid as exc:
+            raise FixtureInvalid(
+                [Problem(f"{location} ({entry}) {p.location}".rstrip(), p.message)
+                 for p in exc.problems]
+            ) from None
+    try:
+        return validate_workflow(entry)
+    except WorkflowInvalid as exc:
+        raise FixtureInvalid(
+            [Problem(f"{location}.{p.location}" if p.location else location, p.message)
+             for p in exc.problems]
+        ) from None
+
+
+def fixture_from_data(
+    doc: Any, *, source: str, base: Path, tools: ToolRegistry | None = None
+) -> Fixture:
+    """Build a fixture from parsed data. Raises `FixtureInvalid` with every problem found."""
+    if not isinstance(doc, dict):
+        raise FixtureInvalid([Problem("", f"a fixture must be a mapping, not {type(doc).__name__}")],
+                             source)
+    try:
+        parsed = FixtureDocument.model_validate(doc)
+    except ValidationError as exc:
+        raise FixtureInvalid(problems_from(exc), source) from None
+    files: list[Path] = []
+    problems: list[Problem] = []
+    workflows: list[ValidatedWorkflow] = []
+    entries = [("workflow", parsed.workflow)]
+    entries += [(f"workflows[{i}]", w) for i, w in enumerate(parsed.workflows)]
+    for location, entry in entries:
+        try:
+            workflows.append(_load_entry(entry, location, base, files))
+        except FixtureInvalid as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise FixtureInvalid(problems, source)
+    try:
+        registry = WorkflowRegistry(workflows, tools=tools)
+    except WorkflowInvalid as exc:
+        raise FixtureInvalid(exc.problems, source) from None
+    problems.extend(_check_cases(parsed.cases, registry.main))
+    if problems:
+        raise FixtureInvalid(problems, source)
+    return Fixture(source, parsed.description, registry, parsed.cases, parsed.tolerances,
+                   tuple(files))
+
+
+def _check_cases(cases: tuple[Case, ...], main: ValidatedWorkflow) -> list[Problem]:
+    problems: list[Problem] = []
+    known = set(main.topology.levels[None].nodes) | {"$outputs"}
+    for index, case in enumerate(cases):
+        if case.expect is None or case.expect.errors is None:
+            continue
+        for position, error in enumerate(case.expect.errors):
+            if error.node not in known:
+                problems.append(Problem(
+                    f"cases[{index}] ({case.name}).expect.errors[{position}].node",
+                    f"{error.node!r} is not a reachable top-level node of workflow "
+                    f"{main.id!r} (run errors are reported on top-level nodes)",
+                ))
+    return problems
+
+
+def load_fixture(path: str | Path, *, tools: ToolRegistry | None = None) -> Fixture:
+    """Read and check a fixture file. Raises `DocumentError` or `FixtureInvalid`."""
+    file = Path(path)
+    doc = read_document(file)
+    return fixture_from_data(doc, source=str(path), base=file.resolve().parent, tools=tools)

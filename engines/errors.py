@@ -1,0 +1,171 @@
+"""The project's exceptions: one base class, setup errors apart from runtime errors.
+
+Setup errors mean the input was refused before anything ran (a document that does not
+parse, a workflow that breaks a rule, a fixture or configuration that makes no sense).
+Runtime errors are raised while a workflow runs; the ones a node raises (`NodeFailure`)
+carry an error code from the shared taxonomy and are recorded in the run's result rather
+than escaping to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """The error taxonomy both engines share. Tools and `fail` nodes may add their own codes."""
+
+    EXPRESSION_ERROR = "EXPRESSION_ERROR"
+    TOOL_ERROR = "TOOL_ERROR"
+    TIMEOUT = "TIMEOUT"
+    INPUT_INVALID = "INPUT_INVALID"
+    LOOP_LIMIT = "LOOP_LIMIT"
+    SUBWORKFLOW_DEPTH = "SUBWORKFLOW_DEPTH"
+    CANCELLED = "CANCELLED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"
+
+
+class CompatError(Exception):
+    """Base class of every exception this project raises on purpose."""
+
+
+# --------------------------------------------------------------------------- setup
+
+
+class SetupError(CompatError):
+    """The input was refused before anything ran."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a document: where it is and what is wrong."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class DocumentError(SetupError):
+    """A file could not be read or parsed (not JSON/YAML, wrong top-level shape)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.detail = message
+        super().__init__(f"{source}: {message}")
+
+
+class InvalidDocument(SetupError):
+    """A document parsed but breaks the model's rules. Holds every problem found."""
+
+    kind = "document"
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        prefix = f"{self.source}: " if self.source else ""
+        if len(self.problems) == 1:
+            return f"{prefix}{self.problems[0]}"
+        return f"{prefix}{len(self.problems)} problems in {self.kind}\n" + "\n".join(
+            f"  {problem}" for problem in self.problems
+        )
+
+    def lines(self) -> list[str]:
+        """One self-contained line per problem, each naming the source and the place."""
+        prefix = f"{self.source}: " if self.source else ""
+        return [f"{prefix}{problem}" for problem in self.problems]
+
+    def with_source(self, source: str) -> InvalidDocument:
+        """The same error, naming the file it came from."""
+        clone = type(self).__new__(type(self))
+        InvalidDocument.__init__(clone, self.problems, source)
+        return clone
+
+
+class WorkflowInvalid(InvalidDocument):
+    """A workflow document breaks a rule of the model or of docs/semantics.md."""
+
+    kind = "workflow"
+
+
+class FixtureInvalid(InvalidDocument):
+    """A fixture file is malformed (cases, expectations, workflow references)."""
+
+    kind = "fixture"
+
+
+class ConfigError(SetupError):
+    """The configuration (`[tool.compat]`, compat.toml) is unreadable or inconsistent."""
+
+
+class ToolRegistryError(SetupError):
+    """A tool is unknown, registered twice, or a tool module could not be loaded."""
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+class ExecutionError(CompatError):
+    """Raised while a workflow runs."""
+
+
+class NodeFailure(ExecutionError):
+    """A node failed. Engines catch it and record it; it carries a taxonomy code."""
+
+    default_code: str = ErrorCode.TOOL_ERROR
+    default_recoverable: bool = False
+
+    def __init__(
+        self,
+        code: str | None = None,
+        message: str = "",
+        *,
+        recoverable: bool | None = None,
+    ) -> None:
+        self.code = str(code or self.default_code)
+        self.message = message
+        self.recoverable = self.default_recoverable if recoverable is None else recoverable
+        super().__init__(f"{self.code}: {message}" if message else self.code)
+
+
+class ToolError(NodeFailure):
+    """Raised by a tool to signal failure. Recoverable by default, so a retry policy applies."""
+
+    default_recoverable = True
+
+    def __init__(self, code: str, message: str = "", recoverable: bool = True) -> None:
+        super().__init__(code, message, recoverable=recoverable)
+
+
+class ExpressionError(NodeFailure):
+    """A template or expression failed to evaluate (undefined name, type error, sandbox)."""
+
+    default_code = ErrorCode.EXPRESSION_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.EXPRESSION_ERROR, message, recoverable=False)
+
+
+class InputInvalid(NodeFailure):
+    """A payload answering an `input` node does not match the node's schema."""
+
+    default_code = ErrorCode.INPUT_INVALID
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.INPUT_INVALID, message, recoverable=False)
+
+
+class EngineStateError(ExecutionError):
+    """An engine's API was called in a state that does not allow it (e.g. resume of a finished
+    run). Nothing was changed."""
+
+
+class ExpressionSyntaxError(SetupError):
+    """A template or expression does not parse. Raised when a workflow is built, never while
+    it runs."""

@@ -1,0 +1,149 @@
+"""Determinism by construction: no two nodes that can run concurrently may race on a variable.
+
+Two nodes of one level *can run concurrently* unless one is an ancestor of the other or they
+are mutually exclusive: each is dominated by a different outgoing handle group of the same
+exclusive choice (a condition's true/false, a router's routes without `all_matching`, a
+node's normal output versus its `error` port). A node inside a container touches what its
+container touches, as seen from the container's level.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from engines.errors import Problem
+from engines.model.nodes import DEFAULT, ERROR, FALSE, TRUE, NodeBase, RouterNode
+from engines.model.scoping import node_location, node_references
+from engines.model.topology import Level, Topology
+from engines.model.workflow import Edge, Workflow
+
+
+@dataclass
+class Touches:
+    reads: set[str] = field(default_factory=set)
+    reads_all: bool = False
+    writes: set[str] = field(default_factory=set)
+
+    def absorb(self, other: Touches) -> None:
+        self.reads |= other.reads
+        self.reads_all = self.reads_all or other.reads_all
+        self.writes |= other.writes
+
+    def touches(self, var: str) -> bool:
+        return self.reads_all or var in self.reads or var in self.writes
+
+
+def _handle_groups(node: NodeBase, outgoing: tuple[Edge, ...]) -> list[frozenset[str]]:
+    """The node's outgoing handles, grouped so that at most one group fires per run."""
+    kind = node.type  # type: ignore[attr-defined]
+    groups: list[frozenset[str]]
+    if kind == "condition":
+        groups = [frozenset((TRUE,)), frozenset((FALSE,))]
+    elif isinstance(node, RouterNode):
+        names = node.params.route_names
+        if node.params.all_matching:
+            groups = [frozenset(names)]
+        else:
+            groups = [frozenset((name,)) for name in names]
+        groups.append(frozenset((DEFAULT,)))
+    else:
+        groups = [frozenset(h for h in node.handles() if h != ERROR)]
+    groups.append(frozenset((ERROR,)))
+    used = {edge.handle for edge in outgoing}
+    return [g for g in groups if g & used]
+
+
+def dominance(workflow: Workflow, level: Level) -> dict[str, dict[str, int]]:
+    """node -> {choice node -> index of the handle group that every path to node passes}."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    everything = set(level.nodes)
+    for choice in level.nodes:
+        groups = _handle_groups(workflow.node(choice), level.outgoing[choice])
+        if len(groups) < 2:
+            continue
+        for position, handles in enumerate(groups):
+            seen = {level.start}
+            frontier = [level.start]
+            while frontier:
+                current = frontier.pop()
+                for edge in level.outgoing[current]:
+                    if current == choice and edge.handle in handles:
+                        continue
+                    if edge.target not in seen:
+                        seen.add(edge.target)
+                        frontier.append(edge.target)
+            for node in everything - seen:
+                out[node][choice] = position
+    return out
+
+
+def _exclusive(a: Mapping[str, int], b: Mapping[str, int]) -> bool:
+    return any(choice in b and b[choice] != group for choice, group in a.items())
+
+
+def _touches(workflow: Workflow, topology: Topology) -> dict[str, Touches]:
+    own: dict[str, Touches] = {}
+    for node_id in topology.iter_nodes():
+        node = workflow.node(node_id)
+        refs = node_references(node)
+        touches = Touches(set(refs.vars), refs.all_vars)
+        if node.type == "set":  # type: ignore[attr-defined]
+            touches.writes = set(node.params.values)  # type: ignore[attr-defined]
+        own[node_id] = touches
+    # Fold bodies into their containers, innermost first.
+    for container in sorted(
+        (c for c in topology.levels if c is not None),
+        key=lambda c: -len(topology.enclosing(c)),
+    ):
+        for node_id in topology.levels[container].nodes:
+            own[container].absorb(own[node_id])
+    return own
+
+
+def check_races(workflow: Workflow, topology: Topology) -> list[Problem]:
+    problems: list[Problem] = []
+    touches = _touches(workflow, topology)
+    for level in topology.levels.values():
+        dom = dominance(workflow, level)
+        written = sorted({v for n in level.nodes for v in touches[n].writes})
+        reported: set[tuple[str, str]] = set()
+        for var in written:
+            involved = [n for n in level.nodes if touches[n].touches(var)]
+            for writer in (n for n in involved if var in touches[n].writes):
+                for other in involved:
+                    if other == writer:
+                        continue
+                    pair = tuple(sorted((writer, other), key=topology.index.__getitem__))
+                    if pair in reported:
+                        continue
+                    if (
+                        topology.is_ancestor(writer, other)
+                        or topology.is_ancestor(other, writer)
+                        or _exclusive(dom.get(writer, {}), dom.get(other, {}))
+                    ):
+                        continue
+                    reported.add(pair)  # type: ignore[arg-type]
+                    first, second = pair
+                    problems.append(Problem(
+                        node_location(workflow, first),
+                        f"nodes {first!r} and {second!r} can run concurrently and both touch "
+                        f"variable {var!r} ({writer!r} writes it); order them with an edge or "
+                        "put them on exclusive branches",
+                    ))
+    for node_id in topology.iter_nodes():
+        node = workflow.node(node_id)
+        if node.type != "set":  # type: ignore[attr-defined]
+            continue
+        for container in topology.enclosing(node_id):
+            if workflow.node(container).type == "parallel":  # type: ignore[attr-defined]
+                names = ", ".join(sorted(node.params.values))  # type: ignore[attr-defined]
+                problems.append(Problem(
+                    node_location(workflow, node_id),
+                    f"writes variables ({names}) inside parallel {container!r}; parallel "
+                    "bodies may not write variables (their branches would race): return "
+                    "values from the body's exit node instead",
+                ))
+                break
+    return problems

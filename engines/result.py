@@ -1,0 +1,140 @@
+"""The result contract: what every engine returns, so that any two can be compared.
+
+Engines build a result once, when a run stops (a validated `TraceEvent` costs about 2 us,
+less than `model_construct` with defaults); the harness validates results from engines it
+does not know by `RunResult.model_validate`.
+An engine may subclass `RunResult` to add fields of its own (the journey engine adds its
+transcript); the harness compares the fields defined here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Where a node execution happens: ((container id, iteration or branch index), ...),
+#: outermost container first; empty at the top level.
+IterationPath = tuple[tuple[str, int], ...]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunStatus(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+class TraceKind(StrEnum):
+    """Node-level events (docs/semantics.md, "Trace")."""
+
+    STARTED = "started"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RETRYING = "retrying"
+    SKIPPED = "skipped"
+    COMPENSATED = "compensated"
+    DEDUPLICATED = "deduplicated"
+
+
+class SkipReason(StrEnum):
+    DEAD_PATH = "dead_path"
+    UPSTREAM_FAILED = "upstream_failed"
+
+
+class TraceEvent(BaseModel):
+    model_config = _FROZEN
+
+    #: Position in the run's event stream (0, 1, 2 ...).
+    seq: int
+    kind: TraceKind
+    node: str
+    attempt: int = 1
+    path: IterationPath = ()
+    #: Clock seconds since the run started.
+    time: float = 0.0
+    #: Kind-specific facts: `code`/`message`/`handled` for failed, `delay` for retrying,
+    #: `reason` for skipped, `tool`/`ok` for compensated, `key` for deduplicated.
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    def step(self) -> tuple[str, IterationPath, int, str]:
+        """The node-level step this event stands for: (node, path, attempt, kind)."""
+        return (self.node, self.path, self.attempt, self.kind.value)
+
+
+class NodeError(BaseModel):
+    """A node failure: in `RunResult.errors` when unhandled, in `node_errors` when routed."""
+
+    model_config = _FROZEN
+
+    node: str
+    code: str
+    message: str = ""
+    recoverable: bool = False
+    attempts: int = 1
+    path: IterationPath = ()
+    #: For a container or sub-workflow node: the inner failure it reports.
+    cause: NodeError | None = None
+
+    def as_scope(self) -> dict[str, Any]:
+        """What templates see as `nodes.<id>.error`."""
+        return {"code": self.code, "message": self.message, "attempts": self.attempts}
+
+
+class PauseInfo(BaseModel):
+    """Where a paused run waits: the input node, its rendered prompt and payload schema."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_by_name=True, serialize_by_alias=True
+    )
+
+    node: str
+    prompt: str = ""
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    path: IterationPath = ()
+
+
+class RunMetrics(BaseModel):
+    """Counters an engine reports; engines may add their own."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    #: Node attempts started (a retried node counts once per attempt).
+    node_executions: int = 0
+    #: Clock seconds from start to end of the run (virtual under a virtual clock).
+    duration: float = 0.0
+    #: Real seconds the engine spent.
+    wall_seconds: float = 0.0
+
+
+class RunResult(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    engine: str
+    workflow_id: str
+    status: RunStatus
+    #: Final outputs (docs/semantics.md, "Final outputs"); {} unless completed.
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    #: Final workflow variables.
+    vars: dict[str, Any] = Field(default_factory=dict)
+    #: Output of every top-level node that completed.
+    node_outputs: dict[str, Any] = Field(default_factory=dict)
+    #: Routed (handled) failures of top-level nodes, as `nodes.<id>.error` shows them.
+    node_errors: dict[str, NodeError] = Field(default_factory=dict)
+    trace: tuple[TraceEvent, ...] = ()
+    #: Unhandled failures in canonical order, then compensation failures.
+    errors: tuple[NodeError, ...] = ()
+    pause: PauseInfo | None = None
+    metrics: RunMetrics = Field(default_factory=RunMetrics)
+
+    def executed_nodes(self) -> frozenset[str]:
+        """Nodes that ran at least once (started or answered from the idempotency table)."""
+        return frozenset(
+            e.node for e in self.trace if e.kind in (TraceKind.STARTED, TraceKind.DEDUPLICATED)
+        )
+
+    def error_codes(self) -> list[tuple[str, str]]:
+        return [(e.node, e.code) for e in self.errors]
