@@ -47,8 +47,11 @@ def guarded(command: F) -> F:
         except Exception as exc:
             if os.environ.get("COMPAT_DEBUG"):
                 raise
-            typer.echo(f"compat: internal error: {type(exc).__name__}: {exc} "
-                       "(set COMPAT_DEBUG=1 to see the traceback)", err=True)
+            typer.echo(
+                f"compat: internal error: {type(exc).__name__}: {exc} "
+                "(set COMPAT_DEBUG=1 to see the traceback)",
+                err=True,
+            )
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return run  # type: ignore[return-value]

@@ -36,10 +36,7 @@ class FileReport:
     reads: tuple[Path, ...] = ()
 
     def lines(self) -> list[str]:
-        if self.ok:
-            head = [f"{self.path}: ok ({self.summary})"]
-        else:
-            head = list(self.problems)
+        head = [f"{self.path}: ok ({self.summary})"] if self.ok else list(self.problems)
         return head + [f"{self.path}: warning: {w}" for w in self.warnings]
 
 
@@ -64,20 +61,25 @@ def check_file(path: Path, tools: ToolRegistry | None) -> FileReport:
             workflows = list(fixture.registry.values())
             nodes = sum(len(w.workflow.nodes) for w in workflows)
             edges = sum(len(w.workflow.edges) for w in workflows)
-            summary = (f"fixture, {_plural(len(workflows), 'workflow')}, {_counts(nodes, edges)}, "
-                       f"{_plural(len(fixture.cases), 'case')}")
+            summary = (
+                f"fixture, {_plural(len(workflows), 'workflow')}, {_counts(nodes, edges)}, "
+                f"{_plural(len(fixture.cases), 'case')}"
+            )
             warnings = [f"workflow {w.id!r} {p}" for w in workflows for p in w.warnings]
             return FileReport(name, True, summary, warnings=warnings, reads=fixture.files)
         validated = workflow_from_data(doc, source=name, default_id=path.stem)
         WorkflowRegistry([validated], tools=tools)
         label = "ReactFlow flow" if kind is DocumentKind.REACTFLOW else "workflow"
-        summary = (f"{label} {validated.id!r}, "
-                   f"{_counts(len(validated.workflow.nodes), len(validated.workflow.edges))}")
+        summary = (
+            f"{label} {validated.id!r}, "
+            f"{_counts(len(validated.workflow.nodes), len(validated.workflow.edges))}"
+        )
         return FileReport(name, True, summary, warnings=[str(p) for p in validated.warnings])
     except InvalidDocument as exc:
         source = exc.source or name
-        lines = [f"{source}: {p}" if source == name else f"{name}: {source}: {p}"
-                 for p in exc.problems]
+        lines = [
+            f"{source}: {p}" if source == name else f"{name}: {source}: {p}" for p in exc.problems
+        ]
         return FileReport(name, False, problems=lines)
     except DocumentError as exc:
         return FileReport(name, False, problems=[str(exc)])
@@ -94,8 +96,10 @@ def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path], list[st
         path = Path(raw)
         if path.is_dir():
             walked += sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in DOCUMENT_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         elif path.exists():

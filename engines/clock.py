@@ -151,4 +151,3 @@ class VirtualClock(Clock):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
-

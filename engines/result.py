@@ -20,6 +20,11 @@ IterationPath = tuple[tuple[str, int], ...]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
+#: Error locations that are not nodes: the initial variables and the final outputs.
+VARIABLES_NODE = "$variables"
+OUTPUTS_NODE = "$outputs"
+PSEUDO_NODES = (VARIABLES_NODE, OUTPUTS_NODE)
+
 
 class RunStatus(StrEnum):
     COMPLETED = "completed"
@@ -43,6 +48,8 @@ class TraceKind(StrEnum):
 class SkipReason(StrEnum):
     DEAD_PATH = "dead_path"
     UPSTREAM_FAILED = "upstream_failed"
+    #: An input still pending when the run failed or was cancelled.
+    ABANDONED = "abandoned"
 
 
 class TraceEvent(BaseModel):

@@ -35,7 +35,7 @@ from engines.errors import (
 from engines.model.problems import problems_from
 from engines.model.registry import WorkflowRegistry
 from engines.model.validate import ValidatedWorkflow, validate_workflow
-from engines.result import RunStatus
+from engines.result import PSEUDO_NODES, RunStatus
 from engines.tools import ToolRegistry
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
@@ -122,15 +122,19 @@ def _load_entry(
             return workflow_from_data(doc, source=entry, default_id=path.stem)
         except WorkflowInvalid as exc:
             raise FixtureInvalid(
-                [Problem(f"{location} ({entry}) {p.location}".rstrip(), p.message)
-                 for p in exc.problems]
+                [
+                    Problem(f"{location} ({entry}) {p.location}".rstrip(), p.message)
+                    for p in exc.problems
+                ]
             ) from None
     try:
         return validate_workflow(entry)
     except WorkflowInvalid as exc:
         raise FixtureInvalid(
-            [Problem(f"{location}.{p.location}" if p.location else location, p.message)
-             for p in exc.problems]
+            [
+                Problem(f"{location}.{p.location}" if p.location else location, p.message)
+                for p in exc.problems
+            ]
         ) from None
 
 
@@ -139,8 +143,9 @@ def fixture_from_data(
 ) -> Fixture:
     """Build a fixture from parsed data. Raises `FixtureInvalid` with every problem found."""
     if not isinstance(doc, dict):
-        raise FixtureInvalid([Problem("", f"a fixture must be a mapping, not {type(doc).__name__}")],
-                             source)
+        raise FixtureInvalid(
+            [Problem("", f"a fixture must be a mapping, not {type(doc).__name__}")], source
+        )
     try:
         parsed = FixtureDocument.model_validate(doc)
     except ValidationError as exc:
@@ -164,23 +169,26 @@ def fixture_from_data(
     problems.extend(_check_cases(parsed.cases, registry.main))
     if problems:
         raise FixtureInvalid(problems, source)
-    return Fixture(source, parsed.description, registry, parsed.cases, parsed.tolerances,
-                   tuple(files))
+    return Fixture(
+        source, parsed.description, registry, parsed.cases, parsed.tolerances, tuple(files)
+    )
 
 
 def _check_cases(cases: tuple[Case, ...], main: ValidatedWorkflow) -> list[Problem]:
     problems: list[Problem] = []
-    known = set(main.topology.levels[None].nodes) | {"$outputs"}
+    known = set(main.topology.levels[None].nodes) | set(PSEUDO_NODES)
     for index, case in enumerate(cases):
         if case.expect is None or case.expect.errors is None:
             continue
         for position, error in enumerate(case.expect.errors):
             if error.node not in known:
-                problems.append(Problem(
-                    f"cases[{index}] ({case.name}).expect.errors[{position}].node",
-                    f"{error.node!r} is not a reachable top-level node of workflow "
-                    f"{main.id!r} (run errors are reported on top-level nodes)",
-                ))
+                problems.append(
+                    Problem(
+                        f"cases[{index}] ({case.name}).expect.errors[{position}].node",
+                        f"{error.node!r} is not a reachable top-level node of workflow "
+                        f"{main.id!r} (run errors are reported on top-level nodes)",
+                    )
+                )
     return problems
 
 

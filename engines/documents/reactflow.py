@@ -75,8 +75,7 @@ def is_reactflow(doc: Any) -> bool:
     if found_at or "viewport" in graph:
         return True
     return any(
-        isinstance(node, dict) and ("data" in node or "position" in node)
-        for node in graph["nodes"]
+        isinstance(node, dict) and ("data" in node or "position" in node) for node in graph["nodes"]
     )
 
 
@@ -127,9 +126,16 @@ def import_reactflow(doc: Any, *, default_id: str) -> ReactFlowImport:
     every node type and shape it does not understand."""
     found = locate_graph(doc)
     if found is None:
-        raise WorkflowInvalid([Problem("", "no ReactFlow graph found: expected `nodes` and "
-                                       "`edges` at the top level or under data, flow, "
-                                       "rfInstance or dsl.graph")])
+        raise WorkflowInvalid(
+            [
+                Problem(
+                    "",
+                    "no ReactFlow graph found: expected `nodes` and "
+                    "`edges` at the top level or under data, flow, "
+                    "rfInstance or dsl.graph",
+                )
+            ]
+        )
     graph, found_at = found
     where = f"{found_at}." if found_at else ""
     problems: list[Problem] = []
@@ -138,7 +144,9 @@ def import_reactflow(doc: Any, *, default_id: str) -> ReactFlowImport:
     for index, node in enumerate(graph["nodes"]):
         location = f"{where}nodes[{index}]"
         if not isinstance(node, dict):
-            problems.append(Problem(location, f"a node must be a mapping, not {type(node).__name__}"))
+            problems.append(
+                Problem(location, f"a node must be a mapping, not {type(node).__name__}")
+            )
             continue
         data = node.get("data", {})
         if data is None:
@@ -169,11 +177,13 @@ def import_reactflow(doc: Any, *, default_id: str) -> ReactFlowImport:
             f"{variant} ({_listing(ids)})" if variant else _listing(ids)
             for variant, ids in variants.items()
         )
-        problems.append(Problem(
-            f"{where}nodes",
-            f"unknown node type {canvas_type} on {count} node{'s' if count > 1 else ''}: "
-            f"{described}. compat's node types are: {', '.join(NODE_TYPES)}",
-        ))
+        problems.append(
+            Problem(
+                f"{where}nodes",
+                f"unknown node type {canvas_type} on {count} node{'s' if count > 1 else ''}: "
+                f"{described}. compat's node types are: {', '.join(NODE_TYPES)}",
+            )
+        )
     edges: list[dict[str, Any]] = []
     raw_edges = graph.get("edges", [])
     if not isinstance(raw_edges, list):
@@ -181,8 +191,12 @@ def import_reactflow(doc: Any, *, default_id: str) -> ReactFlowImport:
         raw_edges = []
     for index, edge in enumerate(raw_edges):
         if not isinstance(edge, dict):
-            problems.append(Problem(f"{where}edges[{index}]",
-                                    f"an edge must be a mapping, not {type(edge).__name__}"))
+            problems.append(
+                Problem(
+                    f"{where}edges[{index}]",
+                    f"an edge must be a mapping, not {type(edge).__name__}",
+                )
+            )
             continue
         native_edge = {"source": edge.get("source"), "target": edge.get("target")}
         if edge.get("id") is not None:

@@ -30,9 +30,12 @@ SCOPE_NAMES: tuple[str, ...] = ("inputs", "vars", "nodes", "loop", "parallel", "
 
 def _capped_mul(left: Any, right: Any) -> Any:
     for seq, times in ((left, right), (right, left)):
-        if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-            if len(seq) * max(times, 0) > MAX_REPEAT:
-                raise SecurityError(f"repetition would build more than {MAX_REPEAT} items")
+        if (
+            isinstance(seq, (str, list, tuple))
+            and isinstance(times, int)
+            and len(seq) * max(times, 0) > MAX_REPEAT
+        ):
+            raise SecurityError(f"repetition would build more than {MAX_REPEAT} items")
     return operator.mul(left, right)
 
 
@@ -86,5 +89,7 @@ def describe(value: Any) -> str:
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
-    size = f", {len(value)} items" if isinstance(value, Sized) and not isinstance(value, str) else ""
+    size = (
+        f", {len(value)} items" if isinstance(value, Sized) and not isinstance(value, str) else ""
+    )
     return f"{text} ({type(value).__name__}{size})"

@@ -126,9 +126,7 @@ def collect(tree: jn.Node) -> References:
     if isinstance(tree, jn.Template):
         # `{% set x = ... %}` at top level binds x for the rest of the template.
         local = frozenset(
-            n.name
-            for assign in tree.find_all(jn.Assign)
-            for n in assign.target.find_all(jn.Name)
+            n.name for assign in tree.find_all(jn.Assign) for n in assign.target.find_all(jn.Name)
         )
     _visit(tree, out, local, False)
     return out.result()

@@ -106,7 +106,9 @@ def check_text(value: Any) -> str:
 
 def check_code(value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
-        raise ExpressionError(f"must be a non-empty error code without spaces, got {describe(value)}")
+        raise ExpressionError(
+            f"must be a non-empty error code without spaces, got {describe(value)}"
+        )
     return value
 
 
@@ -182,7 +184,9 @@ def _expression_validator(value: Any) -> Expression:
         return value
     if not isinstance(value, str):
         raise PydanticCustomError(
-            "expression_type", "an expression must be a string, not {kind}", {"kind": type(value).__name__}
+            "expression_type",
+            "an expression must be a string, not {kind}",
+            {"kind": type(value).__name__},
         )
     try:
         return compile_expression(value)
@@ -196,4 +200,3 @@ ExpressionField = Annotated[
     PlainSerializer(_source, return_type=str),
     WithJsonSchema({"type": "string", "description": "a Jinja expression"}),
 ]
-

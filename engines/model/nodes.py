@@ -38,6 +38,7 @@ FALSE = "false"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ID = re.compile(r"^[^\s$][^\s]*$")
 
+
 def _check_id(value: str) -> str:
     if not _ID.match(value):
         raise ValueError(
@@ -78,11 +79,7 @@ class RetryPolicy(BaseModel):
 
     def retries(self, code: str, recoverable: bool, attempt: int) -> bool:
         """Whether a failure of `attempt` with `code` is retried."""
-        return (
-            recoverable
-            and attempt < self.max_attempts
-            and code not in self.non_retryable_codes
-        )
+        return recoverable and attempt < self.max_attempts and code not in self.non_retryable_codes
 
 
 class Compensation(BaseModel):
@@ -198,7 +195,11 @@ class LoopParams(BaseModel):
         wanted = needs[self.mode]
         if getattr(self, wanted) is None:
             raise ValueError(f"mode {self.mode!r} needs {wanted!r}")
-        extra = [f for f in ("count", "items", "condition") if f != wanted and getattr(self, f) is not None]
+        extra = [
+            f
+            for f in ("count", "items", "condition")
+            if f != wanted and getattr(self, f) is not None
+        ]
         if extra:
             raise ValueError(f"mode {self.mode!r} does not use {', '.join(map(repr, extra))}")
         return self

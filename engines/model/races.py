@@ -126,12 +126,14 @@ def check_races(workflow: Workflow, topology: Topology) -> list[Problem]:
                         continue
                     reported.add(pair)  # type: ignore[arg-type]
                     first, second = pair
-                    problems.append(Problem(
-                        node_location(workflow, first),
-                        f"nodes {first!r} and {second!r} can run concurrently and both touch "
-                        f"variable {var!r} ({writer!r} writes it); order them with an edge or "
-                        "put them on exclusive branches",
-                    ))
+                    problems.append(
+                        Problem(
+                            node_location(workflow, first),
+                            f"nodes {first!r} and {second!r} can run concurrently and both touch "
+                            f"variable {var!r} ({writer!r} writes it); order them with an edge or "
+                            "put them on exclusive branches",
+                        )
+                    )
     for node_id in topology.iter_nodes():
         node = workflow.node(node_id)
         if node.type != "set":  # type: ignore[attr-defined]
@@ -139,11 +141,13 @@ def check_races(workflow: Workflow, topology: Topology) -> list[Problem]:
         for container in topology.enclosing(node_id):
             if workflow.node(container).type == "parallel":  # type: ignore[attr-defined]
                 names = ", ".join(sorted(node.params.values))  # type: ignore[attr-defined]
-                problems.append(Problem(
-                    node_location(workflow, node_id),
-                    f"writes variables ({names}) inside parallel {container!r}; parallel "
-                    "bodies may not write variables (their branches would race): return "
-                    "values from the body's exit node instead",
-                ))
+                problems.append(
+                    Problem(
+                        node_location(workflow, node_id),
+                        f"writes variables ({names}) inside parallel {container!r}; parallel "
+                        "bodies may not write variables (their branches would race): return "
+                        "values from the body's exit node instead",
+                    )
+                )
                 break
     return problems

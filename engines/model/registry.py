@@ -60,7 +60,9 @@ class WorkflowRegistry(Mapping[str, ValidatedWorkflow]):
         called: set[str] = set()
         for item in self._workflows.values():
             for node_id, target in self._calls(item):
-                where = f"workflow {item.id!r} {node_location(item.workflow, node_id)}.params.workflow"
+                where = (
+                    f"workflow {item.id!r} {node_location(item.workflow, node_id)}.params.workflow"
+                )
                 if target not in self._workflows:
                     known = ", ".join(sorted(self._workflows))
                     problems.append(Problem(where, f"unknown workflow {target!r} (known: {known})"))
@@ -70,12 +72,14 @@ class WorkflowRegistry(Mapping[str, ValidatedWorkflow]):
             item = self._workflows[target]
             for node_id in item.topology.iter_nodes():
                 if item.workflow.node(node_id).type == "input":  # type: ignore[attr-defined]
-                    problems.append(Problem(
-                        f"workflow {target!r} {node_location(item.workflow, node_id)}",
-                        "is an input node, but the workflow is used as a sub-workflow; a "
-                        "sub-workflow cannot pause for input (ask in the parent and pass "
-                        "the answer in params.inputs)",
-                    ))
+                    problems.append(
+                        Problem(
+                            f"workflow {target!r} {node_location(item.workflow, node_id)}",
+                            "is an input node, but the workflow is used as a sub-workflow; a "
+                            "sub-workflow cannot pause for input (ask in the parent and pass "
+                            "the answer in params.inputs)",
+                        )
+                    )
         return problems
 
     def _check_tools(self, tools: ToolRegistry) -> list[Problem]:
@@ -86,9 +90,17 @@ class WorkflowRegistry(Mapping[str, ValidatedWorkflow]):
                 node = item.workflow.node(node_id)
                 where = f"workflow {item.id!r} {node_location(item.workflow, node_id)}"
                 if node.type == "tool" and node.params.tool not in tools:  # type: ignore[attr-defined]
-                    problems.append(Problem(f"{where}.params.tool",
-                                            f"unknown tool {node.params.tool!r} (registered: {known})"))  # type: ignore[attr-defined]
+                    problems.append(
+                        Problem(
+                            f"{where}.params.tool",
+                            f"unknown tool {node.params.tool!r} (registered: {known})",
+                        )
+                    )  # type: ignore[attr-defined]
                 if node.compensate is not None and node.compensate.tool not in tools:
-                    problems.append(Problem(f"{where}.compensate.tool",
-                                            f"unknown tool {node.compensate.tool!r} (registered: {known})"))
+                    problems.append(
+                        Problem(
+                            f"{where}.compensate.tool",
+                            f"unknown tool {node.compensate.tool!r} (registered: {known})",
+                        )
+                    )
         return problems

@@ -96,18 +96,28 @@ def check_references(workflow: Workflow, topology: Topology) -> list[Problem]:
             for root in sorted(refs.roots - allowed):
                 problems.append(Problem(location, _root_problem(root)))
             if refs.dynamic_nodes:
-                problems.append(Problem(location, "reads nodes without a literal id; write "
-                                        "nodes.<id> or nodes['<id>'] so the reference can be "
-                                        "checked"))
+                problems.append(
+                    Problem(
+                        location,
+                        "reads nodes without a literal id; write "
+                        "nodes.<id> or nodes['<id>'] so the reference can be "
+                        "checked",
+                    )
+                )
             for ref in sorted(refs.nodes):
                 if ref not in workflow.node_map:
                     problems.append(Problem(location, f"references unknown node {ref!r}"))
                 elif ref == node_id and site.path.startswith("compensate."):
                     continue
                 elif ref not in topology.level_of or not topology.is_ancestor(ref, node_id):
-                    problems.append(Problem(location, f"references nodes.{ref}, which is not an "
-                                            f"ancestor of {node_id!r} (it may not have run "
-                                            "yet, or ever)"))
+                    problems.append(
+                        Problem(
+                            location,
+                            f"references nodes.{ref}, which is not an "
+                            f"ancestor of {node_id!r} (it may not have run "
+                            "yet, or ever)",
+                        )
+                    )
     problems.extend(_check_workflow_templates(workflow, topology))
     return problems
 
@@ -117,8 +127,12 @@ def _check_workflow_templates(workflow: Workflow, topology: Topology) -> list[Pr
     for name, template in workflow.variables.items():
         refs = template.references
         for root in sorted(refs.roots - {"inputs", "env"}):
-            problems.append(Problem(f"variables.{name}", f"uses {root!r}; initial variables "
-                                    "may only use inputs and env"))
+            problems.append(
+                Problem(
+                    f"variables.{name}",
+                    f"uses {root!r}; initial variables may only use inputs and env",
+                )
+            )
     top = topology.levels[None].nodes
     for name, template in (workflow.outputs or {}).items():
         refs = template.references
@@ -131,6 +145,9 @@ def _check_workflow_templates(workflow: Workflow, topology: Topology) -> list[Pr
             if ref not in workflow.node_map:
                 problems.append(Problem(location, f"references unknown node {ref!r}"))
             elif ref not in top:
-                problems.append(Problem(location, f"references {ref!r}, which is not a "
-                                        "reachable top-level node"))
+                problems.append(
+                    Problem(
+                        location, f"references {ref!r}, which is not a reachable top-level node"
+                    )
+                )
     return problems

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from engines.errors import Problem
-from engines.model.nodes import ERROR, OUT, NodeBase
+from engines.model.nodes import NodeBase
 from engines.model.workflow import Edge, Workflow
 
 Container = str | None  # None is the top level
@@ -47,6 +47,8 @@ class Topology:
     #: Position of each reachable node in its level's canonical order.
     index: Mapping[str, int]
     _ancestor_bits: Mapping[str, int] = field(repr=False)
+    #: Container id -> whether it is a loop (else a parallel).
+    _is_loop: Mapping[str, bool] = field(repr=False, default_factory=dict)
 
     def level(self, node: str) -> Level:
         return self.levels[self.level_of[node]]
@@ -83,6 +85,36 @@ class Topology:
         bit = 1 << self.index[node]
         return tuple(n for n in level.nodes if self._ancestor_bits[n] & bit)
 
+    def order_key(self, node: str, path: tuple[tuple[str, int], ...] = ()) -> tuple[int, ...]:
+        """The order key of a node execution (docs/semantics.md §3): canonical indices of the
+        enclosing containers interleaved with the iteration indices, then the node's."""
+        key: list[int] = []
+        for container, position in path:
+            key += (self.index[container], position)
+        key.append(self.index[node])
+        return tuple(key)
+
+    def happens_before(
+        self,
+        first: tuple[str, tuple[tuple[str, int], ...]],
+        second: tuple[str, tuple[tuple[str, int], ...]],
+    ) -> bool:
+        """Whether node execution `first` (node, path) always finishes before `second` starts:
+        at the deepest level holding both, `first` (or its container there) is an ancestor of
+        `second` (or its container), or both are in one loop and `first` is in an earlier
+        iteration. Executions in different parallel branches never are."""
+        (node1, path1), (node2, path2) = first, second
+        chain1 = [*path1, (node1, -1)]
+        chain2 = [*path2, (node2, -1)]
+        for (x1, k1), (x2, k2) in zip(chain1, chain2, strict=False):
+            if x1 != x2:
+                return bool(self._ancestor_bits[x2] >> self.index[x1] & 1)
+            if k1 == -1 or k2 == -1:
+                return False
+            if k1 != k2:
+                return self._is_loop[x1] and k1 < k2
+        return False
+
     def body(self, container: str) -> Level:
         return self.levels[container]
 
@@ -117,7 +149,9 @@ class _Builder:
         for index, node in enumerate(self.wf.nodes):
             if node.id in nodes:
                 first = self.wf.declaration_index[node.id]
-                self.fail(f"nodes[{index}]", f"duplicate node id {node.id!r} (first at nodes[{first}])")
+                self.fail(
+                    f"nodes[{index}]", f"duplicate node id {node.id!r} (first at nodes[{first}])"
+                )
             else:
                 nodes[node.id] = node
         for index, node in enumerate(self.wf.nodes):
@@ -128,15 +162,18 @@ class _Builder:
             if parent is None:
                 self.fail(where, f"unknown node {node.parent!r}")
             elif not parent.CONTAINER:
-                self.fail(where, f"{node.parent!r} is a {parent.type} node; only loop and "  # type: ignore[attr-defined]
-                          "parallel nodes can hold a body")
+                self.fail(
+                    where,
+                    f"{node.parent!r} is a {parent.type} node; only loop and "  # type: ignore[attr-defined]
+                    "parallel nodes can hold a body",
+                )
         if not self.problems:
             for node in nodes.values():
                 seen = [node.id]
                 current = node.parent
                 while current is not None:
                     if current in seen:
-                        chain = " -> ".join([*seen[seen.index(current):], current])
+                        chain = " -> ".join([*seen[seen.index(current) :], current])
                         self.fail(self._at(node.id), f"containers nest in a cycle: {chain}")
                         break
                     seen.append(current)
@@ -151,18 +188,30 @@ class _Builder:
         for index, edge in enumerate(self.wf.edges):
             where = f"edges[{index}] ({edge.describe()})"
             source, target = nodes.get(edge.source), nodes.get(edge.target)
-            missing = [f"{end} {name!r}" for end, name, node in
-                       (("source", edge.source, source), ("target", edge.target, target))
-                       if node is None]
+            missing = [
+                f"{end} {name!r}"
+                for end, name, node in (
+                    ("source", edge.source, source),
+                    ("target", edge.target, target),
+                )
+                if node is None
+            ]
             if missing:
-                self.fail(where, f"{' and '.join(missing)} is not a node" if len(missing) == 1
-                          else f"{' and '.join(missing)} are not nodes")
+                self.fail(
+                    where,
+                    f"{' and '.join(missing)} is not a node"
+                    if len(missing) == 1
+                    else f"{' and '.join(missing)} are not nodes",
+                )
                 continue
             assert source is not None and target is not None
             if source.parent != target.parent:
-                self.fail(where, "crosses a container boundary: "
-                          f"{edge.source!r} is in {describe_level(source.parent, self.wf)}, "
-                          f"{edge.target!r} in {describe_level(target.parent, self.wf)}")
+                self.fail(
+                    where,
+                    "crosses a container boundary: "
+                    f"{edge.source!r} is in {describe_level(source.parent, self.wf)}, "
+                    f"{edge.target!r} in {describe_level(target.parent, self.wf)}",
+                )
                 continue
             handles = source.handles()
             if edge.handle not in handles:
@@ -170,8 +219,11 @@ class _Builder:
                 if not handles:
                     self.fail(where, f"{kind} nodes have no outgoing edges")
                 else:
-                    self.fail(where, f"{kind} node {edge.source!r} has no handle {edge.handle!r} "
-                              f"(its handles: {', '.join(sorted(handles))})")
+                    self.fail(
+                        where,
+                        f"{kind} node {edge.source!r} has no handle {edge.handle!r} "
+                        f"(its handles: {', '.join(sorted(handles))})",
+                    )
                 continue
             if target.type == "start":  # type: ignore[attr-defined]
                 self.fail(where, "start nodes have no incoming edges")
@@ -196,9 +248,12 @@ class _Builder:
             members[node.parent].append(node.id)
         for container, node in nodes.items():
             if node.CONTAINER and container not in members:
-                self.fail(self._at(container), f"{node.type} node has an empty body "  # type: ignore[attr-defined]
-                          "(its body needs a start node: give child nodes parent "
-                          f"{container!r})")
+                self.fail(
+                    self._at(container),
+                    f"{node.type} node has an empty body "  # type: ignore[attr-defined]
+                    "(its body needs a start node: give child nodes parent "
+                    f"{container!r})",
+                )
         outgoing: dict[str, list[Edge]] = defaultdict(list)
         incoming: dict[str, list[Edge]] = defaultdict(list)
         for edge in edges:
@@ -213,8 +268,11 @@ class _Builder:
             if not found:
                 self.fail(location, f"{where} has no start node")
             elif len(found) > 1:
-                self.fail(location, f"{where} has {len(found)} start nodes "
-                          f"({', '.join(found)}); exactly one is allowed")
+                self.fail(
+                    location,
+                    f"{where} has {len(found)} start nodes "
+                    f"({', '.join(found)}); exactly one is allowed",
+                )
             else:
                 starts[container] = found[0]
         if self.problems:
@@ -230,8 +288,9 @@ class _Builder:
             if container is not None and container in dropped | set(self._unreached(levels)):
                 dropped.update(members[container])
                 continue
-            level = self._level(container, members[container], starts[container],
-                                incoming, outgoing)
+            level = self._level(
+                container, members[container], starts[container], incoming, outgoing
+            )
             if level is None:
                 continue
             levels[container] = level
@@ -246,10 +305,17 @@ class _Builder:
         if self.problems:
             return None
         for node_id in dropped:
-            self.warnings.append(Problem(self._at(node_id), "is inside an unreachable "
-                                         "container and is dropped"))
-        return Topology(MappingProxyType(levels), MappingProxyType(level_of),
-                        MappingProxyType(index), MappingProxyType(bits))
+            self.warnings.append(
+                Problem(self._at(node_id), "is inside an unreachable container and is dropped")
+            )
+        is_loop = {c: self.wf.node(c).type == "loop" for c in levels if c is not None}  # type: ignore[attr-defined]
+        return Topology(
+            MappingProxyType(levels),
+            MappingProxyType(level_of),
+            MappingProxyType(index),
+            MappingProxyType(bits),
+            MappingProxyType(is_loop),
+        )
 
     @staticmethod
     def _unreached(levels: Mapping[Container, Level]) -> Iterator[str]:
@@ -264,8 +330,10 @@ class _Builder:
                 d += 1
             return d
 
-        return sorted(members, key=lambda c: (depth(c), self.wf.declaration_index.get(c, -1)
-                                              if c is not None else -1))
+        return sorted(
+            members,
+            key=lambda c: (depth(c), self.wf.declaration_index.get(c, -1) if c is not None else -1),
+        )
 
     def _level(
         self,
@@ -286,8 +354,11 @@ class _Builder:
                     frontier.append(edge.target)
         unreachable = tuple(n for n in ids if n not in reachable)
         for node_id in unreachable:
-            self.warnings.append(Problem(self._at(node_id), f"cannot be reached from the start "
-                                         f"of {where} and is dropped"))
+            self.warnings.append(
+                Problem(
+                    self._at(node_id), f"cannot be reached from the start of {where} and is dropped"
+                )
+            )
         inc = {n: tuple(e for e in incoming.get(n, ()) if e.source in reachable) for n in reachable}
         out = {n: tuple(outgoing.get(n, ())) for n in reachable}
 
@@ -299,13 +370,23 @@ class _Builder:
             sinks = [n for n in order if not out[n] and self.wf.node(n).type != "fail"]  # type: ignore[attr-defined]
             if len(sinks) != 1:
                 found = ", ".join(sinks) if sinks else "none"
-                self.fail(self._at(container), f"{where} needs exactly one exit node (a node "
-                          "with no outgoing edge, other than fail nodes) whose output is the "
-                          f"iteration's result; found {found}")
+                self.fail(
+                    self._at(container),
+                    f"{where} needs exactly one exit node (a node "
+                    "with no outgoing edge, other than fail nodes) whose output is the "
+                    f"iteration's result; found {found}",
+                )
                 return None
             exit_node = sinks[0]
-        return Level(container, order, start, exit_node, unreachable,
-                     MappingProxyType(inc), MappingProxyType(out))
+        return Level(
+            container,
+            order,
+            start,
+            exit_node,
+            unreachable,
+            MappingProxyType(inc),
+            MappingProxyType(out),
+        )
 
     def _canonical(
         self,
@@ -329,8 +410,11 @@ class _Builder:
             return tuple(order)
         done = set(order)
         left = {n for n in reachable if n not in done}
-        self.fail("edges", f"cycle outside a loop: {self._cycle(left, incoming)} "
-                  "(repeat work with a loop node instead)")
+        self.fail(
+            "edges",
+            f"cycle outside a loop: {self._cycle(left, incoming)} "
+            "(repeat work with a loop node instead)",
+        )
         return None
 
     @staticmethod
@@ -341,7 +425,7 @@ class _Builder:
         while current not in path:
             path.append(current)
             current = min(e.source for e in incoming[current] if e.source in left)
-        forward = path[path.index(current):][::-1]
+        forward = path[path.index(current) :][::-1]
         return " -> ".join([*forward, forward[0]])
 
 

@@ -56,9 +56,7 @@ class ToolRegistry:
             raise ToolRegistryError(f"tool {tool.name!r} is already registered")
         self._tools[tool.name] = tool
 
-    def register(
-        self, name: str, fn: ToolFn | None = None, *, description: str = ""
-    ) -> Any:
+    def register(self, name: str, fn: ToolFn | None = None, *, description: str = "") -> Any:
         """Register `fn` as `name`; without `fn`, return a decorator."""
 
         def add(func: ToolFn) -> ToolFn:
