@@ -160,6 +160,9 @@ class PathTemplate(Template):
                     continue
                 except KeyError:
                     return self._fallback.render(scope)
+            if kind is list and type(key) is int and key < len(value):
+                value = value[key]
+                continue
             value = _walk(value, (key,))
             if value is _MISS:
                 return self._fallback.render(scope)
@@ -319,9 +322,13 @@ def _compile_string(source: str, fast: bool) -> Template:
     if "{{" not in source and "{%" not in source and "{#" not in source:
         return LiteralTemplate(source)
     try:
-        tree = ENV.parse(source)
-    except TemplateSyntaxError as exc:
+        return _compile_jinja_string(source, fast)
+    except TemplateSyntaxError as exc:  # includes unknown filters and tests
         raise ExpressionSyntaxError(_syntax_message("template", exc)) from None
+
+
+def _compile_jinja_string(source: str, fast: bool) -> Template:
+    tree = ENV.parse(source)
     references = collect(tree)
     body = tree.body
     if (
@@ -386,8 +393,8 @@ def _compile_expression(source: str, fast: bool) -> Expression:
     text = _unwrap(source)
     if not text.strip():
         raise ExpressionSyntaxError("expression is empty")
-    parser = Parser(ENV, text, state="variable")
     try:
+        parser = Parser(ENV, text, state="variable")
         expr = parser.parse_expression()
         if not parser.stream.eos:
             raise TemplateSyntaxError(
@@ -395,10 +402,9 @@ def _compile_expression(source: str, fast: bool) -> Expression:
                 parser.stream.current.lineno,
             )
         expr.set_environment(ENV)
-    except TemplateSyntaxError as exc:
+        native = JinjaValueTemplate(text, expr, collect(expr))
+    except TemplateSyntaxError as exc:  # includes unknown filters and tests
         raise ExpressionSyntaxError(_syntax_message("expression", exc)) from None
-    references = collect(expr)
-    native = JinjaValueTemplate(text, expr, references)
     path = _path_of(expr) if fast else None
     template: Template = native if path is None else PathTemplate(text, *path, native)
     return Expression(source, template)

@@ -74,6 +74,13 @@ def _literal_key(node: jn.Node) -> str | None:
     return None
 
 
+def _bound(target: jn.Node) -> set[str]:
+    """Names a `for`/`set` target binds (a single name or a tuple of names)."""
+    if isinstance(target, jn.Name):
+        return {target.name}
+    return {n.name for n in target.find_all(jn.Name)}
+
+
 def _visit(node: jn.Node, out: _Collector, local: frozenset[str], in_for: bool) -> None:
     if isinstance(node, (jn.Getattr, jn.Getitem)) and isinstance(node.node, jn.Name):
         name = node.node.name
@@ -106,7 +113,7 @@ def _visit(node: jn.Node, out: _Collector, local: frozenset[str], in_for: bool) 
         return
     if isinstance(node, jn.For):
         _visit(node.iter, out, local, in_for)
-        bound = local | {n.name for n in node.target.find_all(jn.Name)}
+        bound = local | _bound(node.target)
         for child in (*node.body, *node.else_):
             _visit(child, out, bound, True)
         if node.test is not None:
@@ -126,7 +133,7 @@ def collect(tree: jn.Node) -> References:
     if isinstance(tree, jn.Template):
         # `{% set x = ... %}` at top level binds x for the rest of the template.
         local = frozenset(
-            n.name for assign in tree.find_all(jn.Assign) for n in assign.target.find_all(jn.Name)
+            name for assign in tree.find_all(jn.Assign) for name in _bound(assign.target)
         )
     _visit(tree, out, local, False)
     return out.result()

@@ -1,0 +1,18 @@
+"""Run every benchmark (`make bench`). Figures go to stdout; record them in bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_expressions
+
+
+def main() -> None:
+    bench_expressions.main()
+
+
+if __name__ == "__main__":
+    main()
