@@ -17,6 +17,7 @@ from engines.documents import (
     document_kind,
     fixture_from_data,
     read_document,
+    referenced_files,
     workflow_from_data,
 )
 from engines.documents.load import describe_unknown
@@ -48,6 +49,12 @@ def _counts(registry_nodes: int, edges: int) -> str:
     return f"{_plural(registry_nodes, 'node')}, {_plural(edges, 'edge')}"
 
 
+def _lines(exc: InvalidDocument, name: str) -> list[str]:
+    source = exc.source or name
+    prefix = f"{source}: " if source == name else f"{name}: {source}: "
+    return [f"{prefix}{problem}" for problem in exc.problems]
+
+
 def check_file(path: Path, tools: ToolRegistry | None) -> FileReport:
     """Validate one document and report on it; never raises for bad input."""
     name = str(path)
@@ -57,7 +64,12 @@ def check_file(path: Path, tools: ToolRegistry | None) -> FileReport:
         if kind is None:
             raise DocumentError(name, describe_unknown(doc))
         if kind is DocumentKind.FIXTURE:
-            fixture = fixture_from_data(doc, source=name, base=path.resolve().parent, tools=tools)
+            base = path.resolve().parent
+            reads = referenced_files(doc, base)
+            try:
+                fixture = fixture_from_data(doc, source=name, base=base, tools=tools)
+            except InvalidDocument as exc:
+                return FileReport(name, False, problems=_lines(exc, name), reads=reads)
             workflows = list(fixture.registry.values())
             nodes = sum(len(w.workflow.nodes) for w in workflows)
             edges = sum(len(w.workflow.edges) for w in workflows)
@@ -66,7 +78,7 @@ def check_file(path: Path, tools: ToolRegistry | None) -> FileReport:
                 f"{_plural(len(fixture.cases), 'case')}"
             )
             warnings = [f"workflow {w.id!r} {p}" for w in workflows for p in w.warnings]
-            return FileReport(name, True, summary, warnings=warnings, reads=fixture.files)
+            return FileReport(name, True, summary, warnings=warnings, reads=reads)
         validated = workflow_from_data(doc, source=name, default_id=path.stem)
         WorkflowRegistry([validated], tools=tools)
         label = "ReactFlow flow" if kind is DocumentKind.REACTFLOW else "workflow"
@@ -120,7 +132,7 @@ def validate_paths(paths: Iterable[str | Path], tools: ToolRegistry | None) -> l
     read_by_fixtures = {p for report in checked.values() for p in report.reads}
     named_keys = {p.resolve() for p in named}
     for key, report in checked.items():
-        if key in read_by_fixtures and key not in named_keys and report.ok:
+        if key in read_by_fixtures and key not in named_keys:
             continue
         reports.append(report)
     return reports

@@ -168,4 +168,13 @@ class EngineStateError(ExecutionError):
 
 class ExpressionSyntaxError(SetupError):
     """A template or expression does not parse. Raised when a workflow is built, never while
-    it runs."""
+    it runs. `path` locates the bad string inside a nested template value (`.deep.inner[1]`)."""
+
+    def __init__(self, detail: str, path: str = "") -> None:
+        self.detail = detail
+        self.path = path
+        super().__init__(f"{path.lstrip('.')}: {detail}" if path else detail)
+
+    def within(self, step: str) -> ExpressionSyntaxError:
+        """The same error, one step deeper (`step` is `.key` or `[index]`)."""
+        return ExpressionSyntaxError(self.detail, step + self.path)

@@ -32,6 +32,7 @@ from engines.errors import (
     Problem,
     WorkflowInvalid,
 )
+from engines.model.fields import JsonData
 from engines.model.problems import problems_from
 from engines.model.registry import WorkflowRegistry
 from engines.model.validate import ValidatedWorkflow, validate_workflow
@@ -52,8 +53,8 @@ class Expectation(BaseModel):
 
     model_config = _STRICT
     status: RunStatus | None = None
-    outputs: dict[str, Any] | None = None
-    vars: dict[str, Any] | None = None
+    outputs: dict[str, JsonData] | None = None
+    vars: dict[str, JsonData] | None = None
     errors: tuple[ExpectedError, ...] | None = None
 
 
@@ -61,8 +62,8 @@ class Case(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1)
     description: str | None = None
-    inputs: dict[str, Any] = Field(default_factory=dict)
-    conversation: tuple[Any, ...] = ()
+    inputs: dict[str, JsonData] = Field(default_factory=dict)
+    conversation: tuple[JsonData, ...] = ()
     expect: Expectation | None = None
 
 
@@ -174,9 +175,21 @@ def fixture_from_data(
     )
 
 
+def referenced_files(doc: Any, base: Path) -> tuple[Path, ...]:
+    """The workflow files a fixture document names (resolved), whether or not it is valid."""
+    if not isinstance(doc, dict):
+        return ()
+    entries = [doc.get("workflow")]
+    if isinstance(doc.get("workflows"), list):
+        entries += doc["workflows"]
+    return tuple((base / entry).resolve() for entry in entries if isinstance(entry, str))
+
+
 def _check_cases(cases: tuple[Case, ...], main: ValidatedWorkflow) -> list[Problem]:
+    """Expected errors name nodes that exist: top-level nodes for run errors, any node for
+    compensation failures (a body node's compensation may fail)."""
     problems: list[Problem] = []
-    known = set(main.topology.levels[None].nodes) | set(PSEUDO_NODES)
+    known = set(main.topology.iter_nodes()) | set(PSEUDO_NODES)
     for index, case in enumerate(cases):
         if case.expect is None or case.expect.errors is None:
             continue

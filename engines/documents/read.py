@@ -7,6 +7,7 @@ refuse duplicate keys, which would otherwise silently drop one of the values.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,22 +45,93 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}")
+            raise _DuplicateKey(key)
         out[key] = value
     return out
 
 
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],]')
+
+
+def _locate_duplicate(text: str) -> str:
+    """Where the first repeated key of valid-but-duplicated JSON is: path, line, column.
+    Runs only after parsing failed, so the text is known to be well-formed JSON."""
+    stack: list[dict[str, Any]] = []
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in "{[":
+            stack.append(
+                {
+                    "object": token == "{",
+                    "keys": set(),
+                    "key": None,
+                    "index": 0,
+                    "expect_key": token == "{",
+                }
+            )
+        elif token in "}]":
+            stack.pop()
+        elif token == ",":
+            if top is not None:
+                top["index"] += 1
+                top["expect_key"] = top["object"]
+        elif top is not None and top["object"] and top["expect_key"]:
+            key = json.loads(token)
+            top["expect_key"] = False
+            if key in top["keys"]:
+                path = "".join(
+                    f".{f['key']}" if f["object"] else f"[{f['index']}]" for f in stack[:-1]
+                ).lstrip(".")
+                where = f"{path or 'the top level'}, {_line_column(text, match.start())}"
+                return f"duplicate key {key!r} at {where}"
+            top["keys"].add(key)
+            top["key"] = key
+    return "duplicate key"
+
+
+_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN')
+
+
+class _NotJsonNumber(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJsonNumber(name)
+
+
+def _line_column(text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    return f"line {line}, column {offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
+
+
+def _locate_constant(text: str, name: str) -> str:
+    for match in _CONSTANT.finditer(text):
+        if not match.group().startswith('"'):
+            return f"{name} is not a JSON number ({_line_column(text, match.start())})"
+    return f"{name} is not a JSON number"
+
+
 def parse_json(text: str, source: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_unique_pairs)
+        return json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise DocumentError(
             source, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except _DuplicateKey:
+        raise DocumentError(source, f"not valid JSON: {_locate_duplicate(text)}") from None
+    except _NotJsonNumber as exc:
+        raise DocumentError(source, f"not valid JSON: {_locate_constant(text, str(exc))}") from None
     except (ValueError, RecursionError) as exc:
         raise DocumentError(source, f"not valid JSON: {exc}") from None
 

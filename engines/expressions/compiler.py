@@ -312,9 +312,9 @@ def _path_of(expr: jn.Node) -> tuple[str, tuple[str | int, ...]] | None:
             return None
 
 
-def _syntax_message(kind: str, exc: TemplateSyntaxError) -> str:
-    line = f" (line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
-    return f"{kind} does not parse: {exc.message}{line}"
+def _syntax_message(kind: str, exc: TemplateSyntaxError, source: str) -> str:
+    line = f", line {exc.lineno}" if exc.lineno and exc.lineno > 1 else ""
+    return f"{kind} does not parse: {exc.message} (in {_snippet(source)!r}{line})"
 
 
 @lru_cache(maxsize=8192)
@@ -324,7 +324,7 @@ def _compile_string(source: str, fast: bool) -> Template:
     try:
         return _compile_jinja_string(source, fast)
     except TemplateSyntaxError as exc:  # includes unknown filters and tests
-        raise ExpressionSyntaxError(_syntax_message("template", exc)) from None
+        raise ExpressionSyntaxError(_syntax_message("template", exc, source)) from None
 
 
 def _compile_jinja_string(source: str, fast: bool) -> Template:
@@ -369,16 +369,23 @@ def compile_template(value: Any, *, fast: bool = True) -> Template:
     if type(value) is str:
         return _compile_string(value, fast)
     if type(value) is dict:
-        items = tuple((key, compile_template(item, fast=fast)) for key, item in value.items())
+        items = tuple((key, _compile_item(item, f".{key}", fast)) for key, item in value.items())
         if all(item.is_static for _, item in items):
             return LiteralTemplate(value)
         return DictTemplate(value, items)
     if type(value) is list:
-        compiled = tuple(compile_template(item, fast=fast) for item in value)
+        compiled = tuple(_compile_item(item, f"[{i}]", fast) for i, item in enumerate(value))
         if all(item.is_static for item in compiled):
             return LiteralTemplate(value)
         return ListTemplate(value, compiled)
     return LiteralTemplate(value)
+
+
+def _compile_item(value: Any, step: str, fast: bool) -> Template:
+    try:
+        return compile_template(value, fast=fast)
+    except ExpressionSyntaxError as exc:
+        raise exc.within(step) from None
 
 
 def _unwrap(source: str) -> str:
@@ -404,7 +411,7 @@ def _compile_expression(source: str, fast: bool) -> Expression:
         expr.set_environment(ENV)
         native = JinjaValueTemplate(text, expr, collect(expr))
     except TemplateSyntaxError as exc:  # includes unknown filters and tests
-        raise ExpressionSyntaxError(_syntax_message("expression", exc)) from None
+        raise ExpressionSyntaxError(_syntax_message("expression", exc, source)) from None
     path = _path_of(expr) if fast else None
     template: Template = native if path is None else PathTemplate(text, *path, native)
     return Expression(source, template)

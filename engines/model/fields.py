@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from engines.errors import ExpressionError, ExpressionSyntaxError
-from engines.expressions import Expression, References, Template, compile_expression
+from engines.expressions import Expression, References, Template, as_json, compile_expression
 from engines.expressions import compile_template as _compile
 from engines.expressions.environment import describe
 
@@ -124,9 +124,17 @@ def _template_validator(check: Check | None, mapping: bool) -> Callable[[Any], A
                 "mapping_type", "must be a mapping, not {kind}", {"kind": type(value).__name__}
             )
         try:
+            as_json(value)
+        except ExpressionError as exc:
+            raise PydanticCustomError(
+                "not_json", "not JSON data: {detail}", {"detail": exc.message}
+            ) from None
+        try:
             template = _compile(value)
         except ExpressionSyntaxError as exc:
-            raise PydanticCustomError("template_syntax", str(exc)) from None
+            raise PydanticCustomError(
+                "template_syntax", "{detail}", {"detail": exc.detail, "path": exc.path}
+            ) from None
         if check is None:
             return template
         if template.is_static:
@@ -191,7 +199,7 @@ def _expression_validator(value: Any) -> Expression:
     try:
         return compile_expression(value)
     except ExpressionSyntaxError as exc:
-        raise PydanticCustomError("expression_syntax", str(exc)) from None
+        raise PydanticCustomError("expression_syntax", "{detail}", {"detail": exc.detail}) from None
 
 
 ExpressionField = Annotated[
@@ -200,3 +208,16 @@ ExpressionField = Annotated[
     PlainSerializer(_source, return_type=str),
     WithJsonSchema({"type": "string", "description": "a Jinja expression"}),
 ]
+
+
+def _json_data(value: Any) -> Any:
+    try:
+        return as_json(value)
+    except ExpressionError as exc:
+        raise PydanticCustomError(
+            "not_json", "not JSON data: {detail}", {"detail": exc.message}
+        ) from None
+
+
+#: Plain JSON data (fixture inputs, payloads, expected values): no NaN, no non-string keys.
+JsonData = Annotated[Any, AfterValidator(_json_data)]

@@ -26,7 +26,9 @@ from engines.model.fields import (
 )
 from engines.model.schema import InputSchema
 
-FROZEN = ConfigDict(frozen=True, extra="forbid")
+#: Every model is immutable, closed (unknown fields are errors) and validates its defaults,
+#: so a defaulted template param is a compiled template like a given one.
+FROZEN = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 #: Handles with a fixed meaning on every node.
 OUT = "out"
@@ -169,7 +171,11 @@ class ToolParams(BaseModel):
 
 class InputParams(BaseModel):
     model_config = ConfigDict(
-        frozen=True, extra="forbid", validate_by_name=True, serialize_by_alias=True
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
     )
     prompt: TextTemplate = ""  # type: ignore[assignment]
     #: `schema` in documents (the attribute name would shadow pydantic's own).

@@ -8,7 +8,7 @@ would otherwise have to know pydantic (discriminators, "Value error, ...").
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,6 +56,24 @@ def _node_id(data: Any, index: int) -> str | None:
     return None
 
 
+_PLAIN_WORDS: dict[str, str] = {
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "finite_number": "must be a finite number",
+}
+
+
 def _message(error: dict[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -70,32 +88,57 @@ def _message(error: dict[str, Any]) -> str:
         return "missing (required)"
     if kind == "extra_forbidden":
         return "unknown field"
+    if kind in _PLAIN_WORDS:
+        return _PLAIN_WORDS[kind]
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected', 'one of the allowed values')}"
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
     message: str = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
+    if message.startswith("Input should be "):
+        message = "must be " + message[len("Input should be ") :]
     return message
+
+
+def _parent(location: str) -> tuple[str, str]:
+    head, _, last = location.rpartition(".")
+    return head, last
+
+
+def _merge_typos(problems: list[tuple[str, str, str]]) -> list[Problem]:
+    """An unknown field next to a missing one it resembles is one mistake: a typo."""
+    missing = {loc for loc, kind, _ in problems if kind == "missing"}
+    merged: list[Problem] = []
+    consumed: set[str] = set()
+    for location, kind, message in problems:
+        if kind == "extra_forbidden":
+            parent, name = _parent(location)
+            candidates = [_parent(m)[1] for m in missing if _parent(m)[0] == parent]
+            close = difflib.get_close_matches(name, candidates, n=1)
+            if close:
+                consumed.add(f"{parent}.{close[0]}")
+                message = f"unknown field; did you mean {close[0]!r}?"
+        merged.append(Problem(location, message))
+    return [p for p in merged if p.location not in consumed or p.message != "missing (required)"]
 
 
 def problems_from(
     exc: ValidationError, data: Any = None, mapper: LocationMapper | None = None
 ) -> list[Problem]:
     """One problem per pydantic error, in document order, without repeats."""
-    out: list[Problem] = []
+    raw: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
     for error in exc.errors(include_url=False):
         location = format_location(error["loc"], data)
-        if mapper is not None:
-            location = mapper(location)
+        location += (error.get("ctx") or {}).get("path", "")
         message = _message(error)
         if (location, message) not in seen:
             seen.add((location, message))
-            out.append(Problem(location, message))
-    return out
-
-
-def located(prefix: str, problems: Iterable[Problem]) -> list[Problem]:
-    """Prefix every problem's location (e.g. with `workflow 'child'`)."""
-    return [
-        Problem(f"{prefix} {p.location}" if p.location else prefix, p.message) for p in problems
-    ]
+            raw.append((location, error["type"], message))
+    problems = _merge_typos(raw)
+    if mapper is not None:
+        problems = [Problem(mapper(p.location), p.message) for p in problems]
+    return problems

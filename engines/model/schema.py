@@ -51,7 +51,10 @@ class InputSchema(BaseModel):
         """Raise `InputInvalid` naming every place where `payload` breaks the schema."""
         errors = sorted(
             self._validator.iter_errors(payload),
-            key=lambda e: ([str(p) for p in e.absolute_path], e.message),
+            key=lambda e: (
+                [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in e.absolute_path],
+                e.message,
+            ),
         )
         if not errors:
             return

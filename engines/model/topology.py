@@ -168,13 +168,17 @@ class _Builder:
                     "parallel nodes can hold a body",
                 )
         if not self.problems:
+            reported: set[frozenset[str]] = set()
             for node in nodes.values():
                 seen = [node.id]
                 current = node.parent
                 while current is not None:
                     if current in seen:
-                        chain = " -> ".join([*seen[seen.index(current) :], current])
-                        self.fail(self._at(node.id), f"containers nest in a cycle: {chain}")
+                        cycle = seen[seen.index(current) :]
+                        if frozenset(cycle) not in reported:
+                            reported.add(frozenset(cycle))
+                            chain = " -> ".join([*cycle, current])
+                            self.fail(self._at(current), f"containers nest in a cycle: {chain}")
                         break
                     seen.append(current)
                     current = nodes[current].parent
@@ -362,7 +366,7 @@ class _Builder:
         inc = {n: tuple(e for e in incoming.get(n, ()) if e.source in reachable) for n in reachable}
         out = {n: tuple(outgoing.get(n, ())) for n in reachable}
 
-        order = self._canonical(reachable, inc, out)
+        order = self._canonical(container, reachable, inc, out)
         if order is None:
             return None
         exit_node: str | None = None
@@ -390,6 +394,7 @@ class _Builder:
 
     def _canonical(
         self,
+        container: Container,
         reachable: set[str],
         incoming: Mapping[str, tuple[Edge, ...]],
         outgoing: Mapping[str, tuple[Edge, ...]],
@@ -410,11 +415,15 @@ class _Builder:
             return tuple(order)
         done = set(order)
         left = {n for n in reachable if n not in done}
-        self.fail(
-            "edges",
-            f"cycle outside a loop: {self._cycle(left, incoming)} "
-            "(repeat work with a loop node instead)",
-        )
+        cycle = self._cycle(left, incoming)
+        if container is None:
+            self.fail("edges", f"cycle outside a loop: {cycle} (repeat work with a loop node)")
+        else:
+            self.fail(
+                self._at(container),
+                f"cycle in {describe_level(container, self.wf)}: {cycle} (a body runs once "
+                "per iteration; repeat work inside it with a nested loop node)",
+            )
         return None
 
     @staticmethod

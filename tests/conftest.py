@@ -1,0 +1,173 @@
+"""Shared helpers: compact workflow builders and assertions on validation problems.
+
+`workflow(nodes, edges)` builds a native workflow document from compact pieces:
+
+    workflow(
+        [start(), node("a", "transform", value=1), node("b", "end")],
+        ["start -> a", "a -> b", "c[true] -> d"],
+    )
+
+An edge string is `source -> target` or `source[handle] -> target`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engines.errors import Problem, WorkflowInvalid
+from engines.model import ValidatedWorkflow, validate_workflow
+
+_EDGE = re.compile(
+    r"^\s*(?P<source>[^\s\[]+)\s*(?:\[(?P<handle>[^\]]+)\])?\s*->\s*(?P<target>\S+)\s*$"
+)
+
+REAL_FLOWS = Path(__file__).resolve().parents[2] / "shared" / "real-flows"
+
+
+def node(
+    node_id: str,
+    node_type: str,
+    *,
+    parent: str | None = None,
+    options: dict[str, Any] | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """A node dict; keyword arguments are its params, `options` its top-level fields."""
+    out: dict[str, Any] = {"id": node_id, "type": node_type}
+    if params:
+        out["params"] = params
+    if parent is not None:
+        out["parent"] = parent
+    if options:
+        out.update(options)
+    return out
+
+
+def start(node_id: str = "start", *, parent: str | None = None) -> dict[str, Any]:
+    return node(node_id, "start", parent=parent)
+
+
+def end(node_id: str = "end", *, parent: str | None = None, **outputs: Any) -> dict[str, Any]:
+    return node(node_id, "end", parent=parent, **({"outputs": outputs} if outputs else {}))
+
+
+def transform(node_id: str, value: Any = 1, *, parent: str | None = None) -> dict[str, Any]:
+    return node(node_id, "transform", parent=parent, value=value)
+
+
+def set_(node_id: str, *, parent: str | None = None, **values: Any) -> dict[str, Any]:
+    return node(node_id, "set", parent=parent, values=values)
+
+
+def condition(node_id: str, expression: str = "inputs.x", *, parent: str | None = None) -> dict:
+    return node(node_id, "condition", parent=parent, expression=expression)
+
+
+def router(
+    node_id: str,
+    routes: Sequence[str],
+    *,
+    all_matching: bool = False,
+    parent: str | None = None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"routes": [{"name": r, "when": f"inputs.{r}"} for r in routes]}
+    if all_matching:
+        params["all_matching"] = True
+    return node(node_id, "router", parent=parent, **params)
+
+
+def tool(node_id: str, name: str = "echo", *, parent: str | None = None, **args: Any) -> dict:
+    return node(node_id, "tool", parent=parent, tool=name, args=args)
+
+
+def loop_for(node_id: str, count: Any = 2, *, parent: str | None = None) -> dict[str, Any]:
+    return node(node_id, "loop", parent=parent, mode="for", count=count)
+
+
+def parallel_count(node_id: str, count: Any = 2, *, parent: str | None = None) -> dict[str, Any]:
+    return node(node_id, "parallel", parent=parent, mode="count", count=count)
+
+
+def edge(spec: str | dict[str, Any]) -> dict[str, Any]:
+    """`a -> b` or `a[handle] -> b` as an edge dict (dicts pass through)."""
+    if isinstance(spec, dict):
+        return spec
+    match = _EDGE.match(spec)
+    if match is None:
+        raise ValueError(f"bad edge spec {spec!r}")
+    out = {"source": match["source"], "target": match["target"]}
+    if match["handle"]:
+        out["handle"] = match["handle"]
+    return out
+
+
+def chain(*ids: str) -> list[str]:
+    """Edges a -> b -> c ... as edge specs."""
+    return [f"{a} -> {b}" for a, b in itertools.pairwise(ids)]
+
+
+def workflow(
+    nodes: Iterable[dict[str, Any]],
+    edges: Iterable[str | dict[str, Any]] = (),
+    *,
+    workflow_id: str = "wf",
+    **extra: Any,
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": workflow_id, "nodes": list(nodes)}
+    doc["edges"] = [edge(e) for e in edges]
+    doc.update(extra)
+    return doc
+
+
+def linear(*nodes: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A top-level workflow whose nodes are wired one after another in the order given."""
+    return workflow(nodes, chain(*(n["id"] for n in nodes)), **extra)
+
+
+def valid(doc: Any) -> ValidatedWorkflow:
+    return validate_workflow(doc)
+
+
+def problems(doc: Any) -> tuple[Problem, ...]:
+    """The problems of a document that must be invalid."""
+    with pytest.raises(WorkflowInvalid) as info:
+        validate_workflow(doc)
+    found = info.value.problems
+    assert found, "WorkflowInvalid without problems"
+    for problem in found:
+        assert problem.message.strip(), f"empty message in {problem!r}"
+    return found
+
+
+def one_problem(doc: Any) -> Problem:
+    """The single problem of a document that must be invalid for exactly one reason."""
+    found = problems(doc)
+    assert len(found) == 1, "expected exactly one problem, got:\n" + "\n".join(map(str, found))
+    return found[0]
+
+
+def assert_words(text: str, *words: str) -> None:
+    """Every word occurs in `text` (case-insensitive)."""
+    lowered = text.lower()
+    missing = [w for w in words if w.lower() not in lowered]
+    assert not missing, f"{missing} not in {text!r}"
+
+
+def write(path: Path, content: Any) -> Path:
+    """Write data as JSON (.json) or YAML (.yaml/.yml), or text as is."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif path.suffix == ".json":
+        path.write_text(json.dumps(content, indent=2), encoding="utf-8")
+    else:
+        path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    return path
