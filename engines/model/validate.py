@@ -63,9 +63,7 @@ def validate_workflow(
     topology, problems, warnings = build_topology(workflow)
     if topology is None or problems:
         raise WorkflowInvalid(_mapped(problems, mapper), source)
-    problems = check_references(workflow, topology)
-    if not problems:
-        problems = check_races(workflow, topology)
+    problems = check_references(workflow, topology) + check_races(workflow, topology)
     if problems:
         raise WorkflowInvalid(_mapped(problems, mapper), source)
     return ValidatedWorkflow(workflow, topology, tuple(_mapped(warnings, mapper)))
