@@ -132,6 +132,11 @@ def linear(*nodes: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return workflow(nodes, chain(*(n["id"] for n in nodes)), **extra)
 
 
+def loop_doc(**params: Any) -> dict[str, Any]:
+    """A loop 'L' with these params after the start, its body only a start 'ls'."""
+    return workflow([start(), node("L", "loop", **params), start("ls", parent="L")], ["start -> L"])
+
+
 def valid(doc: Any) -> ValidatedWorkflow:
     return validate_workflow(doc)
 
@@ -171,3 +176,26 @@ def write(path: Path, content: Any) -> Path:
     else:
         path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
     return path
+
+
+# ReactFlow canvas builders (the format the importer reads).
+
+
+def rf_node(
+    node_id: str, rf_type: str | None, data: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": node_id, "position": {"x": 10, "y": 20}}
+    if rf_type is not None:
+        out["type"] = rf_type
+    if data is not None:
+        out["data"] = data
+    out.update(extra)
+    return out
+
+
+def rf_edge(source: str, target: str, handle: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"source": source, "target": target, "sourceHandle": handle, **extra}
+
+
+def rf_flow(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], **extra: Any) -> dict:
+    return {"nodes": nodes, "edges": edges, "viewport": {"x": 0, "y": 0, "zoom": 1}, **extra}

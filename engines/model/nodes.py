@@ -260,6 +260,10 @@ class NodeBase(BaseModel):
     CONTAINER: ClassVar[bool] = False
 
     id: NodeId
+    #: Narrowed to a literal by each node class (the union's discriminator).
+    type: str
+    #: Narrowed to the type's params model by each node class.
+    params: BaseModel
     name: str | None = None
     parent: str | None = None
     retry: RetryPolicy | None = None

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engines.errors import Problem
-from engines.model.nodes import DEFAULT, ERROR, FALSE, TRUE, NodeBase, RouterNode
+from engines.model.nodes import DEFAULT, ERROR, FALSE, TRUE, NodeBase, RouterNode, SetNode
 from engines.model.scoping import node_location, node_references
 from engines.model.topology import Level, Topology
 from engines.model.workflow import Edge, Workflow
@@ -37,7 +37,7 @@ class Touches:
 
 def _handle_groups(node: NodeBase, outgoing: tuple[Edge, ...]) -> list[frozenset[str]]:
     """The node's outgoing handles, grouped so that at most one group fires per run."""
-    kind = node.type  # type: ignore[attr-defined]
+    kind = node.type
     groups: list[frozenset[str]]
     if kind == "condition":
         groups = [frozenset((TRUE,)), frozenset((FALSE,))]
@@ -89,8 +89,8 @@ def _touches(workflow: Workflow, topology: Topology) -> dict[str, Touches]:
         node = workflow.node(node_id)
         refs = node_references(node)
         touches = Touches(set(refs.vars), refs.all_vars)
-        if node.type == "set":  # type: ignore[attr-defined]
-            touches.writes = set(node.params.values)  # type: ignore[attr-defined]
+        if isinstance(node, SetNode):
+            touches.writes = set(node.params.values)
         own[node_id] = touches
     # Fold bodies into their containers, innermost first.
     for container in sorted(
@@ -102,30 +102,46 @@ def _touches(workflow: Workflow, topology: Topology) -> dict[str, Touches]:
     return own
 
 
+def _related_masks(level: Level, topology: Topology) -> dict[str, int]:
+    """node -> bitmask (by canonical index) of itself, its ancestors and its descendants in
+    its level: the nodes it can never run concurrently with because of the edges."""
+    descendants: dict[str, int] = {}
+    for node in reversed(level.nodes):
+        mask = 0
+        for edge in level.outgoing[node]:
+            mask |= descendants[edge.target] | 1 << topology.index[edge.target]
+        descendants[node] = mask
+    return {
+        node: topology.ancestor_mask(node) | descendants[node] | 1 << topology.index[node]
+        for node in level.nodes
+    }
+
+
 def check_races(workflow: Workflow, topology: Topology) -> list[Problem]:
     problems: list[Problem] = []
     touches = _touches(workflow, topology)
     for level in topology.levels.values():
-        dom = dominance(workflow, level)
         written = sorted({v for n in level.nodes for v in touches[n].writes})
+        if not written:
+            continue
+        dom = dominance(workflow, level)
+        related = _related_masks(level, topology)
         reported: set[tuple[str, str]] = set()
         for var in written:
             involved = [n for n in level.nodes if touches[n].touches(var)]
+            involved_mask = sum(1 << topology.index[n] for n in involved)
             for writer in (n for n in involved if var in touches[n].writes):
-                for other in involved:
-                    if other == writer:
-                        continue
-                    pair = tuple(sorted((writer, other), key=topology.index.__getitem__))
-                    if pair in reported:
-                        continue
-                    if (
-                        topology.is_ancestor(writer, other)
-                        or topology.is_ancestor(other, writer)
-                        or _exclusive(dom.get(writer, {}), dom.get(other, {}))
+                candidates = involved_mask & ~related[writer]
+                while candidates:
+                    lowest = candidates & -candidates
+                    candidates ^= lowest
+                    other = level.nodes[lowest.bit_length() - 1]
+                    first, second = sorted((writer, other), key=topology.index.__getitem__)
+                    if (first, second) in reported or _exclusive(
+                        dom.get(writer, {}), dom.get(other, {})
                     ):
                         continue
-                    reported.add(pair)  # type: ignore[arg-type]
-                    first, second = pair
+                    reported.add((first, second))
                     problems.append(
                         Problem(
                             node_location(workflow, first),
@@ -136,11 +152,11 @@ def check_races(workflow: Workflow, topology: Topology) -> list[Problem]:
                     )
     for node_id in topology.iter_nodes():
         node = workflow.node(node_id)
-        if node.type != "set":  # type: ignore[attr-defined]
+        if not isinstance(node, SetNode):
             continue
         for container in topology.enclosing(node_id):
-            if workflow.node(container).type == "parallel":  # type: ignore[attr-defined]
-                names = ", ".join(sorted(node.params.values))  # type: ignore[attr-defined]
+            if workflow.node(container).type == "parallel":
+                names = ", ".join(sorted(node.params.values))
                 problems.append(
                     Problem(
                         node_location(workflow, node_id),

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
 from engines.errors import Problem, WorkflowInvalid
+from engines.model.nodes import SubworkflowNode, ToolNode
 from engines.model.scoping import node_location
 from engines.model.validate import ValidatedWorkflow
 from engines.tools import ToolRegistry
@@ -52,8 +53,8 @@ class WorkflowRegistry(Mapping[str, ValidatedWorkflow]):
         """(node id, called workflow id) for each reachable subworkflow node."""
         for node_id in item.topology.iter_nodes():
             node = item.workflow.node(node_id)
-            if node.type == "subworkflow":  # type: ignore[attr-defined]
-                yield node_id, node.params.workflow  # type: ignore[attr-defined]
+            if isinstance(node, SubworkflowNode):
+                yield node_id, node.params.workflow
 
     def _check_subworkflows(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -71,7 +72,7 @@ class WorkflowRegistry(Mapping[str, ValidatedWorkflow]):
         for target in sorted(called):
             item = self._workflows[target]
             for node_id in item.topology.iter_nodes():
-                if item.workflow.node(node_id).type == "input":  # type: ignore[attr-defined]
+                if item.workflow.node(node_id).type == "input":
                     problems.append(
                         Problem(
                             f"workflow {target!r} {node_location(item.workflow, node_id)}",
@@ -89,13 +90,13 @@ class WorkflowRegistry(Mapping[str, ValidatedWorkflow]):
             for node_id in item.topology.iter_nodes():
                 node = item.workflow.node(node_id)
                 where = f"workflow {item.id!r} {node_location(item.workflow, node_id)}"
-                if node.type == "tool" and node.params.tool not in tools:  # type: ignore[attr-defined]
+                if isinstance(node, ToolNode) and node.params.tool not in tools:
                     problems.append(
                         Problem(
                             f"{where}.params.tool",
                             f"unknown tool {node.params.tool!r} (registered: {known})",
                         )
-                    )  # type: ignore[attr-defined]
+                    )
                 if node.compensate is not None and node.compensate.tool not in tools:
                     problems.append(
                         Problem(

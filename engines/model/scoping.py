@@ -50,7 +50,7 @@ def iter_compiled(value: Any, path: str) -> Iterator[Site]:
 
 def node_sites(node: NodeBase) -> Iterator[Site]:
     """The templates a node evaluates when it runs (params, idempotency key, compensation)."""
-    yield from iter_compiled(node.params, "params")  # type: ignore[attr-defined]
+    yield from iter_compiled(node.params, "params")
     if node.idempotency_key is not None:
         yield Site("idempotency_key", node.idempotency_key)
     if node.compensate is not None:
@@ -71,7 +71,7 @@ def node_references(node: NodeBase) -> References:
 def _allowed_roots(workflow: Workflow, topology: Topology, node_id: str) -> frozenset[str]:
     roots = set(_BASE_ROOTS)
     for container in topology.enclosing(node_id):
-        roots.add(workflow.node(container).type)  # type: ignore[attr-defined]
+        roots.add(workflow.node(container).type)
     return frozenset(roots)
 
 
@@ -89,7 +89,7 @@ def check_references(workflow: Workflow, topology: Topology) -> list[Problem]:
         where = node_location(workflow, node_id)
         for site in node_sites(node):
             allowed = base
-            if node.type == "loop" and site.path == "params.condition":  # type: ignore[attr-defined]
+            if node.type == "loop" and site.path == "params.condition":
                 allowed = base | {"loop"}
             refs = site.compiled.references
             location = f"{where}.{site.path}"

@@ -73,6 +73,10 @@ class Topology:
             current = self.level_of[current]
         return False
 
+    def ancestor_mask(self, node: str) -> int:
+        """`node`'s ancestors in its own level as a bitmask over canonical indices."""
+        return self._ancestor_bits[node]
+
     def ancestors(self, node: str) -> tuple[str, ...]:
         """Ancestors of `node` in its own level, in canonical order."""
         level = self.level(node)
@@ -127,7 +131,7 @@ class Topology:
 def describe_level(container: Container, workflow: Workflow) -> str:
     if container is None:
         return "the top level"
-    return f"the body of {workflow.node(container).type} {container!r}"  # type: ignore[attr-defined]
+    return f"the body of {workflow.node(container).type} {container!r}"
 
 
 class _Builder:
@@ -164,7 +168,7 @@ class _Builder:
             elif not parent.CONTAINER:
                 self.fail(
                     where,
-                    f"{node.parent!r} is a {parent.type} node; only loop and "  # type: ignore[attr-defined]
+                    f"{node.parent!r} is a {parent.type} node; only loop and "
                     "parallel nodes can hold a body",
                 )
         if not self.problems:
@@ -219,7 +223,7 @@ class _Builder:
                 continue
             handles = source.handles()
             if edge.handle not in handles:
-                kind = source.type  # type: ignore[attr-defined]
+                kind = source.type
                 if not handles:
                     self.fail(where, f"{kind} nodes have no outgoing edges")
                 else:
@@ -229,7 +233,7 @@ class _Builder:
                         f"(its handles: {', '.join(sorted(handles))})",
                     )
                 continue
-            if target.type == "start":  # type: ignore[attr-defined]
+            if target.type == "start":
                 self.fail(where, "start nodes have no incoming edges")
                 continue
             key = (edge.source, edge.handle, edge.target)
@@ -254,7 +258,7 @@ class _Builder:
             if node.CONTAINER and container not in members:
                 self.fail(
                     self._at(container),
-                    f"{node.type} node has an empty body "  # type: ignore[attr-defined]
+                    f"{node.type} node has an empty body "
                     "(its body needs a start node: give child nodes parent "
                     f"{container!r})",
                 )
@@ -266,7 +270,7 @@ class _Builder:
 
         starts: dict[Container, str] = {}
         for container, ids in members.items():
-            found = [n for n in ids if nodes[n].type == "start"]  # type: ignore[attr-defined]
+            found = [n for n in ids if nodes[n].type == "start"]
             where = describe_level(container, self.wf)
             location = "nodes" if container is None else self._at(container)
             if not found:
@@ -312,7 +316,7 @@ class _Builder:
             self.warnings.append(
                 Problem(self._at(node_id), "is inside an unreachable container and is dropped")
             )
-        is_loop = {c: self.wf.node(c).type == "loop" for c in levels if c is not None}  # type: ignore[attr-defined]
+        is_loop = {c: self.wf.node(c).type == "loop" for c in levels if c is not None}
         return Topology(
             MappingProxyType(levels),
             MappingProxyType(level_of),
@@ -371,7 +375,7 @@ class _Builder:
             return None
         exit_node: str | None = None
         if container is not None:
-            sinks = [n for n in order if not out[n] and self.wf.node(n).type != "fail"]  # type: ignore[attr-defined]
+            sinks = [n for n in order if not out[n] and self.wf.node(n).type != "fail"]
             if len(sinks) != 1:
                 found = ", ".join(sinks) if sinks else "none"
                 self.fail(
