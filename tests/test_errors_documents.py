@@ -12,6 +12,7 @@ from conftest import (
     write,
 )
 
+from compat.validation import check_file
 from engines.documents import load_workflow, read_document
 from engines.errors import DocumentError, WorkflowInvalid
 
@@ -159,3 +160,21 @@ def test_document_that_is_neither_workflow_nor_fixture(tmp_path: Path) -> None:
 def test_workflow_that_is_not_a_mapping() -> None:
     problem = one_problem([1, 2, 3])
     assert_words(problem.message, "mapping", "list")
+
+
+def test_empty_document_says_so(tmp_path: Path) -> None:
+    report = check_file(write(tmp_path / "empty.yaml", ""), None)
+    assert not report.ok
+    assert report.problems == [f"{tmp_path / 'empty.yaml'}: the document is empty"]
+
+
+@pytest.mark.parametrize("entry", [1, [], ""])
+def test_fixture_workflow_entry_of_the_wrong_kind_is_one_plain_message(
+    tmp_path: Path, entry: object
+) -> None:
+    path = write(tmp_path / "fx.json", {"workflow": entry, "cases": [{"name": "a"}]})
+    report = check_file(path, None)
+    assert not report.ok
+    (line,) = report.problems
+    assert_words(line, "fx.json: workflow:", "inline workflow", "path")
+    assert "dict[" not in line

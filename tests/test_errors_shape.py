@@ -470,3 +470,12 @@ def test_router_needs_a_route() -> None:
     problem = one_problem(linear(start(), node("r", "router", routes=[])))
     assert problem.location == "nodes[1] (id 'r').params.routes"
     assert_words(problem.message, "at least one route")
+
+
+@pytest.mark.parametrize("schema_type", ["strng", ["string", 5], []])
+def test_input_schema_type_is_one_plain_message_without_union_names(schema_type: Any) -> None:
+    doc = linear(start(), node("i", "input", schema={"type": schema_type}))
+    problem = one_problem(doc)
+    assert problem.location == "nodes[1] (id 'i').params.schema.type"
+    assert_words(problem.message, "string", "integer", "list of them")
+    assert "literal[" not in str(problem)

@@ -20,9 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from engines.documents.load import workflow_from_data
 from engines.documents.read import read_document
@@ -67,11 +74,21 @@ class Case(BaseModel):
     expect: Expectation | None = None
 
 
+def _workflow_entry(value: Any) -> Any:
+    if isinstance(value, (dict, str)) and value:
+        return value
+    raise ValueError("must be an inline workflow (a mapping) or a path to a workflow file")
+
+
+#: An inline native workflow (mapping) or a path, relative to the fixture, to a workflow file.
+WorkflowEntry = Annotated[Any, AfterValidator(_workflow_entry)]
+
+
 class FixtureDocument(BaseModel):
     model_config = _STRICT
     description: str | None = None
-    workflow: dict[str, Any] | str
-    workflows: tuple[dict[str, Any] | str, ...] = ()
+    workflow: WorkflowEntry
+    workflows: tuple[WorkflowEntry, ...] = ()
     tolerances: dict[str, Any] = Field(default_factory=dict)
     cases: tuple[Case, ...]
 

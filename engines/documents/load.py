@@ -32,6 +32,8 @@ def document_kind(doc: Any) -> DocumentKind | None:
 
 
 def describe_unknown(doc: Any) -> str:
+    if doc is None:
+        return "the document is empty"
     if not isinstance(doc, dict):
         return f"the document is a {type(doc).__name__}, not a mapping"
     keys = ", ".join(sorted(map(str, doc))[:8]) or "none"

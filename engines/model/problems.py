@@ -20,8 +20,17 @@ from engines.model.nodes import NODE_TYPES
 LocationMapper = Callable[[str], str]
 
 
+def _is_union_tag(item: str | int) -> bool:
+    """pydantic names the member of a union that failed (`str`, `dict[str,any]` ...)."""
+    return isinstance(item, str) and ("[" in item or item in _TYPE_NAMES)
+
+
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "dict", "list", "tuple", "none", "any"})
+
+
 def format_location(loc: Sequence[str | int], data: Any = None) -> str:
     """Render a pydantic location as a path, naming the node by id where it can."""
+    loc = [item for item in loc if not _is_union_tag(item)]
     parts: list[str] = []
     previous: str | int | None = None
     skip_tag = False

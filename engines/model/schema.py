@@ -8,20 +8,30 @@ are checked with the `jsonschema` library against exactly that subset.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from engines.errors import InputInvalid
 
-JsonType = Literal["string", "number", "integer", "boolean", "object", "array", "null"]
+JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
+
+
+def _json_type(value: Any) -> Any:
+    names = value if isinstance(value, list) else [value]
+    if not names or any(not isinstance(n, str) or n not in JSON_TYPES for n in names):
+        raise ValueError(f"must be one of {', '.join(JSON_TYPES)}, or a list of them")
+    return value
+
+
+JsonType = Annotated[Any, AfterValidator(_json_type)]
 
 
 class InputSchema(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    type: JsonType | list[JsonType] | None = None
+    type: JsonType | None = None
     properties: dict[str, InputSchema] | None = None
     required: list[str] | None = None
     enum: list[Any] | None = Field(default=None, min_length=1)
