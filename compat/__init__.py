@@ -1,0 +1,1 @@
+"""The compatibility harness and the `compat` command line."""

@@ -45,8 +45,8 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _counts(registry_nodes: int, edges: int) -> str:
-    return f"{_plural(registry_nodes, 'node')}, {_plural(edges, 'edge')}"
+def _counts(nodes: int, edges: int) -> str:
+    return f"{_plural(nodes, 'node')}, {_plural(edges, 'edge')}"
 
 
 def _lines(exc: InvalidDocument, name: str) -> list[str]:

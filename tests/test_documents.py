@@ -28,7 +28,7 @@ from engines.documents import (
     read_document,
     workflow_from_data,
 )
-from engines.errors import InvalidDocument, WorkflowInvalid
+from engines.errors import FixtureInvalid, InvalidDocument, WorkflowInvalid
 from engines.model import validate_workflow
 
 # --------------------------------------------------------------------------- detection
@@ -115,7 +115,7 @@ def test_fixture_workflow_path_may_be_reactflow(tmp_path: Path) -> None:
     assert fixture.workflow.id == "canvas"
     assert fixture.files == ((tmp_path / "flows" / "canvas.json").resolve(),)
     assert fixture.case("one").inputs == {"a": 1}
-    with pytest.raises(KeyError):
+    with pytest.raises(FixtureInvalid, match="no case named 'two'"):
         fixture.case("two")
 
 

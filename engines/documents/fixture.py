@@ -123,15 +123,15 @@ class Fixture:
         for case in self.cases:
             if case.name == name:
                 return case
-        raise KeyError(f"{self.source}: no case named {name!r}")
+        known = ", ".join(case.name for case in self.cases)
+        raise FixtureInvalid(
+            [Problem("cases", f"no case named {name!r} (cases: {known})")], self.source
+        )
 
 
-def _load_entry(
-    entry: dict[str, Any] | str, location: str, base: Path, files: list[Path]
-) -> ValidatedWorkflow:
+def _load_entry(entry: dict[str, Any] | str, location: str, base: Path) -> ValidatedWorkflow:
     if isinstance(entry, str):
         path = (base / entry).resolve()
-        files.append(path)
         try:
             doc = read_document(path)
         except DocumentError as exc:
@@ -168,14 +168,13 @@ def fixture_from_data(
         parsed = FixtureDocument.model_validate(doc)
     except ValidationError as exc:
         raise FixtureInvalid(problems_from(exc), source) from None
-    files: list[Path] = []
     problems: list[Problem] = []
     workflows: list[ValidatedWorkflow] = []
     entries = [("workflow", parsed.workflow)]
     entries += [(f"workflows[{i}]", w) for i, w in enumerate(parsed.workflows)]
     for location, entry in entries:
         try:
-            workflows.append(_load_entry(entry, location, base, files))
+            workflows.append(_load_entry(entry, location, base))
         except FixtureInvalid as exc:
             problems.extend(exc.problems)
     if problems:
@@ -188,7 +187,12 @@ def fixture_from_data(
     if problems:
         raise FixtureInvalid(problems, source)
     return Fixture(
-        source, parsed.description, registry, parsed.cases, parsed.tolerances, tuple(files)
+        source,
+        parsed.description,
+        registry,
+        parsed.cases,
+        parsed.tolerances,
+        referenced_files(doc, base),
     )
 
 
