@@ -103,11 +103,11 @@ def run(seconds: float = 0.3, repeat: int = 5) -> list[dict[str, Any]]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per case and path")
     parser.add_argument("--repeat", type=int, default=7, help="rounds per case and path")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(
         f"expression layer, {platform.python_implementation()} {platform.python_version()}, "
         f"{platform.machine()}"

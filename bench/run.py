@@ -8,10 +8,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_expressions
+import bench_validation
 
 
 def main() -> None:
-    bench_expressions.main()
+    bench_expressions.main([])
+    print()
+    bench_validation.main([])
 
 
 if __name__ == "__main__":
