@@ -100,6 +100,10 @@ class FixtureInvalid(InvalidDocument):
     kind = "fixture"
 
 
+class SnapshotInvalid(SetupError):
+    """A snapshot is malformed, of another format version, or of another workflow."""
+
+
 class ConfigError(SetupError):
     """The configuration (`[tool.compat]`, compat.toml) is unreadable or inconsistent."""
 

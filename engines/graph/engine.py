@@ -1,0 +1,144 @@
+"""The graph engine: compiles workflows into cached plans and starts executions of them."""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engines.clock import Clock, RealClock
+from engines.errors import ExpressionError, SetupError
+from engines.expressions import as_json
+from engines.graph.execution import Execution
+from engines.graph.plan import ExecutionPlan
+from engines.graph.state import RunState
+from engines.model import ValidatedWorkflow, WorkflowRegistry, validate_workflow
+from engines.result import IterationPath, RunResult
+from engines.tools import ToolRegistry, builtin_registry
+
+WorkflowLike = ValidatedWorkflow | WorkflowRegistry | Mapping[str, Any]
+#: Test hook: seconds to wait on the clock before a node execution starts.
+DelayHook = Callable[[str, IterationPath], float]
+
+
+class GraphEngine:
+    """Runs workflows as a DAG with a concurrent ready queue.
+
+    `clock` decides what time is (real by default; tests and fixtures pass a `VirtualClock`),
+    `max_concurrency` bounds the tasks running at once, and `delay` is a test hook that waits
+    a chosen clock time before each node execution to shuffle the schedule.
+    """
+
+    name = "graph"
+
+    def __init__(
+        self,
+        *,
+        tools: ToolRegistry | None = None,
+        clock: Clock | None = None,
+        env: Mapping[str, str] | None = None,
+        max_concurrency: int = 64,
+        delay: DelayHook | None = None,
+        plan_cache_size: int = 128,
+    ) -> None:
+        if max_concurrency < 1:
+            raise SetupError(f"max_concurrency must be >= 1, not {max_concurrency}")
+        self.tools = tools if tools is not None else builtin_registry()
+        self.clock = clock if clock is not None else RealClock()
+        self.env = dict(env or {})
+        self.max_concurrency = max_concurrency
+        self.delay = delay
+        self._plans: OrderedDict[tuple[str, ...], ExecutionPlan] = OrderedDict()
+        self._cache_size = plan_cache_size
+
+    # ------------------------------------------------------------------ plans
+
+    def plan(
+        self, workflow: WorkflowLike, registry: WorkflowRegistry | None = None
+    ) -> ExecutionPlan:
+        """The cached plan of `workflow` (compiled on first use)."""
+        validated, registry = _resolve(workflow, registry, self.tools)
+        key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = ExecutionPlan(validated, registry)
+            self._plans[key] = plan
+            if len(self._plans) > self._cache_size:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        return plan
+
+    # ------------------------------------------------------------------ executions
+
+    def start(
+        self,
+        workflow: WorkflowLike,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        registry: WorkflowRegistry | None = None,
+        execution_id: str | None = None,
+        depth: int = 0,
+    ) -> Execution:
+        """A new execution, not yet run: `await execution.run()` runs its first turn."""
+        plan = self.plan(workflow, registry)
+        data = _inputs(inputs)
+        state = RunState(inputs=data, vars={}, env=self.env)
+        return Execution(
+            self, plan, state, execution_id=execution_id or uuid.uuid4().hex, depth=depth
+        )
+
+    def restore(
+        self,
+        workflow: WorkflowLike,
+        snapshot: Mapping[str, Any],
+        *,
+        registry: WorkflowRegistry | None = None,
+    ) -> Execution:
+        """A paused execution rebuilt from its snapshot and the workflow alone."""
+        from engines.graph.snapshot import decode
+
+        return decode(self, self.plan(workflow, registry), snapshot)
+
+    def run(
+        self,
+        workflow: WorkflowLike,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        registry: WorkflowRegistry | None = None,
+    ) -> RunResult:
+        """Run one turn synchronously on this engine's clock."""
+        execution = self.start(workflow, inputs, registry=registry)
+        return self.clock.run(execution.run)
+
+
+def _resolve(
+    workflow: WorkflowLike, registry: WorkflowRegistry | None, tools: ToolRegistry
+) -> tuple[ValidatedWorkflow, WorkflowRegistry]:
+    if isinstance(workflow, WorkflowRegistry):
+        return workflow.main, workflow
+    if isinstance(workflow, Mapping):
+        workflow = validate_workflow(workflow)
+    if not isinstance(workflow, ValidatedWorkflow):
+        raise SetupError(
+            "the graph engine runs a validated workflow, a workflow registry or a workflow "
+            f"document, not {type(workflow).__name__}"
+        )
+    if registry is None:
+        registry = WorkflowRegistry([workflow], tools=tools)
+    elif workflow.id not in registry or registry[workflow.id].content_hash != workflow.content_hash:
+        raise SetupError(f"workflow {workflow.id!r} is not the one in the given registry")
+    return workflow, registry
+
+
+def _inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, Mapping):
+        raise SetupError(f"inputs must be a mapping, not {type(inputs).__name__}")
+    try:
+        data = as_json(dict(inputs))
+    except ExpressionError as exc:
+        raise SetupError(f"inputs are not JSON data: {exc.message}") from None
+    return data

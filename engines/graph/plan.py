@@ -1,0 +1,104 @@
+"""The execution plan: a validated workflow compiled once into the tables the scheduler reads.
+
+A plan is immutable and shared by every execution of the workflow (the engine caches plans by
+content hash); an execution holds only its own runtime state and refers to the plan for
+everything about nodes and edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from engines.model import NodeBase, ValidatedWorkflow, WorkflowRegistry
+from engines.model.nodes import FailNode, ToolNode, WaitNode
+from engines.model.topology import Topology
+
+#: Node types whose work may take clock time, so they run as tasks.
+_ASYNC_TYPES = frozenset({"tool", "wait", "subworkflow"})
+
+
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    id: str
+    node: NodeBase
+    type: str
+    #: Container whose body the node is in (None at top level).
+    level: str | None
+    #: Canonical index within its level.
+    index: int
+    #: Number of incoming edges.
+    incoming: int
+    #: Outgoing edges as (handle, target), in declaration order.
+    out: tuple[tuple[str, str], ...]
+    has_error_edge: bool
+    #: Level descendants in canonical order (given up when this node fails unhandled).
+    descendants: tuple[str, ...]
+    #: Runs as an asyncio task (it may spend clock time or retry with backoff).
+    needs_task: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LevelPlan:
+    container: str | None
+    start: str
+    exit: str | None
+    order: tuple[str, ...]
+    incoming: MappingProxyType[str, int]
+
+
+class ExecutionPlan:
+    """Everything about a workflow that does not change between executions."""
+
+    def __init__(self, validated: ValidatedWorkflow, registry: WorkflowRegistry) -> None:
+        self.validated = validated
+        self.registry = registry
+        self.workflow = validated.workflow
+        self.topology: Topology = validated.topology
+        nodes: dict[str, NodePlan] = {}
+        levels: dict[str | None, LevelPlan] = {}
+        for container, level in self.topology.levels.items():
+            incoming = {n: len(level.incoming[n]) for n in level.nodes}
+            levels[container] = LevelPlan(
+                container, level.start, level.exit, level.nodes, MappingProxyType(incoming)
+            )
+            for node_id in level.nodes:
+                node = self.workflow.node(node_id)
+                out = tuple((e.handle, e.target) for e in level.outgoing[node_id])
+                nodes[node_id] = NodePlan(
+                    id=node_id,
+                    node=node,
+                    type=node.type,
+                    level=container,
+                    index=self.topology.index[node_id],
+                    incoming=incoming[node_id],
+                    out=out,
+                    has_error_edge=any(handle == "error" for handle, _ in out),
+                    descendants=self.topology.descendants(node_id),
+                    needs_task=_needs_task(node),
+                )
+        self.nodes = MappingProxyType(nodes)
+        self.levels = MappingProxyType(levels)
+
+    @property
+    def id(self) -> str:
+        return self.workflow.id
+
+    @property
+    def content_hash(self) -> str:
+        return self.workflow.content_hash
+
+    def __repr__(self) -> str:
+        return f"ExecutionPlan({self.id!r}, {len(self.nodes)} nodes)"
+
+
+def _needs_task(node: Any) -> bool:
+    if node.type in _ASYNC_TYPES:
+        return True
+    retry = getattr(node, "retry", None)
+    return (
+        isinstance(node, (FailNode, ToolNode, WaitNode))
+        and retry is not None
+        and (retry.max_attempts > 1)
+    )
