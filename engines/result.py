@@ -71,6 +71,49 @@ class TraceEvent(BaseModel):
         """The node-level step this event stands for: (node, path, attempt, kind)."""
         return (self.node, self.path, self.attempt, self.kind.value)
 
+    @classmethod
+    def trusted(
+        cls,
+        seq: int,
+        kind: str,
+        node: str,
+        attempt: int,
+        path: IterationPath,
+        time: float,
+        detail: dict[str, Any] | None,
+    ) -> TraceEvent:
+        """An event from values an engine already knows to be valid, without validation.
+
+        Engines emit thousands of events per run; validating each costs several times the
+        node's own work, and pydantic's `model_construct` is slower still (it is written in
+        Python and handles defaults). This sets exactly what `model_construct` sets.
+        `tests/test_contract.py` checks it against the validating constructor.
+        """
+        event = _new(cls)
+        _set(
+            event,
+            "__dict__",
+            {
+                "seq": seq,
+                "kind": _KINDS[kind],
+                "node": node,
+                "attempt": attempt,
+                "path": path,
+                "time": time,
+                "detail": detail if detail is not None else {},
+            },
+        )
+        _set(event, "__pydantic_fields_set__", _TRACE_FIELDS)
+        _set(event, "__pydantic_extra__", None)
+        _set(event, "__pydantic_private__", None)
+        return event
+
+
+_new = object.__new__
+_set = object.__setattr__
+_KINDS = {kind.value: kind for kind in TraceKind}
+_TRACE_FIELDS = frozenset(TraceEvent.model_fields)
+
 
 class NodeError(BaseModel):
     """A node failure: in `RunResult.errors` when unhandled, in `node_errors` when routed."""

@@ -58,6 +58,12 @@ class GraphEngine:
         self, workflow: WorkflowLike, registry: WorkflowRegistry | None = None
     ) -> ExecutionPlan:
         """The cached plan of `workflow` (compiled on first use)."""
+        if isinstance(workflow, ValidatedWorkflow) and registry is None:
+            key: tuple[str, ...] = (workflow.content_hash, workflow.content_hash)
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+                return plan
         validated, registry = _resolve(workflow, registry, self.tools)
         key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
         plan = self._plans.get(key)

@@ -1,10 +1,12 @@
 """The execution's event stream: one ordered sequence per execution, numbered from 0.
 
 Node events (`started`, `completed`, `failed`, `retrying`, `skipped`, `compensated`,
-`deduplicated`) become the result's trace; execution events (`execution.started`,
-`.paused`, `.resumed`, `.completed`, `.failed`, `.cancelled`) frame them. Subscribers get
-every event as it happens, through a callback or an async iterator; a callback that raises
-breaks nothing: its error is kept in `subscriber_errors` and the run goes on.
+`deduplicated`) are the result contract's `TraceEvent`s themselves — the result's trace is
+the stream's node events, the same objects, not copies. Execution events
+(`execution.started`, `.paused`, `.resumed`, `.completed`, `.failed`, `.cancelled`) frame
+them, so a trace's `seq` numbers skip the positions those take. Subscribers get every event
+as it happens, through a callback or an async iterator; a callback that raises breaks
+nothing: its error is kept in `subscriber_errors` and the run goes on.
 """
 
 from __future__ import annotations
@@ -24,72 +26,46 @@ EXECUTION_KINDS = (
     "execution.cancelled",
 )
 
+_trusted = TraceEvent.trusted
 
-class Event:
-    """One event. Node events carry a node id; execution events carry `node` None."""
 
-    __slots__ = ("attempt", "detail", "kind", "node", "path", "seq", "time")
+class ExecutionEvent:
+    """An event about the execution as a whole (it has no node)."""
 
-    def __init__(
-        self,
-        seq: int,
-        kind: str,
-        node: str | None,
-        attempt: int,
-        path: IterationPath,
-        time: float,
-        detail: dict[str, Any] | None,
-    ) -> None:
+    __slots__ = ("kind", "seq", "time")
+    node = None
+
+    def __init__(self, seq: int, kind: str, time: float) -> None:
         self.seq = seq
         self.kind = kind
-        self.node = node
-        self.attempt = attempt
-        self.path = path
         self.time = time
-        self.detail = detail
-
-    @property
-    def is_node_event(self) -> bool:
-        return self.node is not None
-
-    def to_trace(self, seq: int) -> TraceEvent:
-        return TraceEvent(
-            seq=seq,
-            kind=self.kind,  # type: ignore[arg-type]
-            node=self.node or "",
-            attempt=self.attempt,
-            path=self.path,
-            time=self.time,
-            detail=self.detail or {},
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "kind": self.kind,
-            "node": self.node,
-            "attempt": self.attempt,
-            "path": [list(step) for step in self.path],
-            "time": self.time,
-            "detail": self.detail,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Event:
-        path = tuple((str(c), int(i)) for c, i in data["path"])
-        return cls(
-            data["seq"],
-            data["kind"],
-            data["node"],
-            data["attempt"],
-            path,
-            data["time"],
-            data["detail"],
-        )
 
     def __repr__(self) -> str:
-        where = f" {self.node}" if self.node else ""
-        return f"Event({self.seq} {self.kind}{where} a{self.attempt} {self.path})"
+        return f"ExecutionEvent({self.seq} {self.kind} t={self.time:g})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ExecutionEvent) and (other.seq, other.kind, other.time) == (
+            self.seq,
+            self.kind,
+            self.time,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+Event = TraceEvent | ExecutionEvent
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    if isinstance(event, ExecutionEvent):
+        return {"seq": event.seq, "kind": event.kind, "time": event.time}
+    return event.model_dump(mode="json")
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    if data["kind"] in EXECUTION_KINDS:
+        return ExecutionEvent(int(data["seq"]), data["kind"], float(data["time"]))
+    return TraceEvent.model_validate(data)
 
 
 _END = object()
@@ -105,10 +81,6 @@ class EventStream:
         #: Errors raised by subscribers (they never reach the run).
         self.subscriber_errors: list[BaseException] = []
 
-    @property
-    def next_seq(self) -> int:
-        return len(self.events)
-
     def emit(
         self,
         kind: str,
@@ -118,16 +90,21 @@ class EventStream:
         time: float,
         detail: dict[str, Any] | None = None,
     ) -> Event:
-        event = Event(len(self.events), kind, node, attempt, path, time, detail)
-        self.events.append(event)
+        events = self.events
+        if node is None:
+            event: Event = ExecutionEvent(len(events), kind, time)
+        else:
+            event = _trusted(len(events), kind, node, attempt, path, time, detail)
+        events.append(event)
         if self._callbacks:
             for callback in self._callbacks:
                 try:
                     callback(event)
                 except Exception as exc:  # a subscriber's bug is not the run's
                     self.subscriber_errors.append(exc)
-        for queue in self._queues:
-            queue.put_nowait(event)
+        if self._queues:
+            for queue in self._queues:
+                queue.put_nowait(event)
         return event
 
     def subscribe(self, callback: Callable[[Event], Any]) -> Callable[[], None]:
@@ -154,6 +131,5 @@ class EventStream:
             queue.put_nowait(_END)
 
     def trace(self) -> tuple[TraceEvent, ...]:
-        """The node events, renumbered 0, 1, 2 ... in stream order."""
-        node_events = (e for e in self.events if e.node is not None)
-        return tuple(event.to_trace(i) for i, event in enumerate(node_events))
+        """The node events, in stream order."""
+        return tuple(e for e in self.events if e.node is not None)  # type: ignore[misc]

@@ -21,7 +21,7 @@ from engines.errors import EngineStateError, ExpressionError, InputInvalid, Node
 from engines.expressions import as_json
 from engines.graph import containers, finish
 from engines.graph.events import Event, EventStream
-from engines.graph.handlers import ERROR, INLINE, Outcome
+from engines.graph.handlers import ERROR, Outcome
 from engines.graph.plan import ExecutionPlan, NodePlan
 from engines.graph.state import (
     CompensationRecord,
@@ -33,7 +33,7 @@ from engines.graph.state import (
 )
 from engines.graph.tasks import Deduplicated, Done, Failed, Inline, TaskResult, run_task
 from engines.model.nodes import ToolNode
-from engines.result import VARIABLES_NODE, IterationPath, NodeError, RunResult
+from engines.result import VARIABLES_NODE, IterationPath, NodeError, RunResult, TraceEvent
 from engines.result import RunStatus as Status
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ class Execution:
         self._tasks: dict[asyncio.Task[TaskResult], tuple[Frame, NodePlan]] = {}
         self._done: asyncio.Queue[asyncio.Task[TaskResult]] | None = None
         self._cancel_requested = False
-        self._result: RunResult | None = None
+        #: Clock time of the synchronous burst in progress (time cannot pass inside one).
+        self._burst_time: float | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -109,12 +110,15 @@ class Execution:
         self._begin_turn("execution.resumed")
         self.state.pending.remove(pending)
         pending.frame.waiting.discard(pending.node.id)
+        self._burst_time = self.now()
         try:
             value = _payload(payload, pending.node)
         except NodeFailure as failure:
             self._node_failed(pending.frame, pending.node, failure, 1)
         else:
             self._node_completed(pending.frame, pending.node, Outcome(value), 1)
+        finally:
+            self._burst_time = None
         return await self._turn()
 
     def cancel(self) -> None:
@@ -135,11 +139,6 @@ class Execution:
             )
         return encode(self)
 
-    @property
-    def result(self) -> RunResult | None:
-        """The result of the last turn (None before the first one ends)."""
-        return self._result
-
     def subscribe(self, callback: Any) -> Any:
         return self.stream.subscribe(callback)
 
@@ -158,9 +157,14 @@ class Execution:
         if not self._tasks:
             return False
         assert self._done is not None
-        self._collect(await self._done.get())
-        while not self._done.empty():
-            self._collect(self._done.get_nowait())
+        task = await self._done.get()
+        self._burst_time = self.now()
+        try:
+            self._collect(task)
+            while not self._done.empty():
+                self._collect(self._done.get_nowait())
+        finally:
+            self._burst_time = None
         return True
 
     async def _turn(self) -> RunResult:
@@ -182,6 +186,8 @@ class Execution:
     # ------------------------------------------------------------------ events
 
     def now(self) -> float:
+        if self._burst_time is not None:
+            return self._burst_time
         return self.engine.clock.now() - self._t0
 
     def emit(
@@ -208,28 +214,33 @@ class Execution:
             return
         ready, blocked = self._ready, self._blocked
         limit = self.engine.max_concurrency
-        while ready or (blocked and len(self._tasks) < limit):
-            while ready:
-                frame, plan = ready.popleft()
-                self._run_inline(frame, plan)
-            while blocked and len(self._tasks) < limit:
-                _, _, frame, plan = heapq.heappop(blocked)
-                task = asyncio.ensure_future(run_task(self, frame, plan))
-                self._tasks[task] = (frame, plan)
-                assert self._done is not None
-                task.add_done_callback(self._done.put_nowait)
+        self._burst_time = self.now()
+        try:
+            while ready or (blocked and len(self._tasks) < limit):
+                while ready:
+                    frame, plan = ready.popleft()
+                    self._run_inline(frame, plan)
+                while blocked and len(self._tasks) < limit:
+                    _, _, frame, plan = heapq.heappop(blocked)
+                    task = asyncio.ensure_future(run_task(self, frame, plan))
+                    self._tasks[task] = (frame, plan)
+                    assert self._done is not None
+                    task.add_done_callback(self._done.put_nowait)
+        finally:
+            self._burst_time = None
 
     def _run_inline(self, frame: Frame, plan: NodePlan) -> None:
-        kind = plan.type
-        if kind == "loop" or kind == "parallel":
-            containers.open_container(self, frame, plan)
+        handler = plan.handler
+        if handler is None:
+            if plan.type == "input":
+                self.emit("started", plan.id, 1, frame.path)
+                self._open_input(frame, plan)
+            else:
+                containers.open_container(self, frame, plan)
             return
-        self.emit("started", plan.id, 1, frame.path)
-        if kind == "input":
-            self._open_input(frame, plan)
-            return
+        self.stream.emit("started", plan.id, 1, frame.path, self._burst_time)  # type: ignore[arg-type]
         try:
-            outcome = INLINE[kind](plan.node, frame.scope)
+            outcome = handler(plan.node, frame.scope)
         except NodeFailure as failure:
             self._node_failed(frame, plan, failure, 1)
             return
@@ -282,11 +293,12 @@ class Execution:
         if outcome.writes:
             self.state.write_vars(outcome.writes)
         frame.complete(plan.id, outcome.output)
-        self.emit("completed", plan.id, attempt, frame.path)
-        if plan.node.compensate is not None:
+        self.stream.emit("completed", plan.id, attempt, frame.path, self._burst_time)  # type: ignore[arg-type]
+        if plan.compensates:
             self._record_compensation(frame, plan, attempt)
         self._propagate(frame, plan, outcome.handles)
-        self._check_frame(frame)
+        if frame.open == 0 and frame.owner is not None:
+            self._check_frame(frame)
 
     def _node_failed(
         self, frame: Frame, plan: NodePlan, failure: NodeFailure, attempts: int
@@ -391,7 +403,7 @@ class Execution:
         child._elapsed = self.now()
 
         def forward(event: Event) -> None:
-            if event.node is not None:
+            if isinstance(event, TraceEvent):
                 self.emit(
                     event.kind, event.node, event.attempt, (*prefix, *event.path), event.detail
                 )

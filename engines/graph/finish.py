@@ -55,9 +55,7 @@ async def end_turn(execution: Execution, force: RunStatus | None = None) -> RunR
     }[status]
     execution.emit(kind, None, 0, ())
     execution.stream.close_turn()
-    result = build_result(execution, status, outputs)
-    execution._result = result
-    return result
+    return build_result(execution, status, outputs)
 
 
 def final_outputs(execution: Execution) -> dict[str, Any]:

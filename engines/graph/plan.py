@@ -7,10 +7,12 @@ everything about nodes and edges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from engines.graph.handlers import INLINE
 from engines.model import NodeBase, ValidatedWorkflow, WorkflowRegistry
 from engines.model.nodes import FailNode, ToolNode, WaitNode
 from engines.model.topology import Topology
@@ -37,6 +39,10 @@ class NodePlan:
     descendants: tuple[str, ...]
     #: Runs as an asyncio task (it may spend clock time or retry with backoff).
     needs_task: bool
+    #: The inline handler (None for containers, inputs and task nodes).
+    handler: Callable[[Any, Any], Any] | None
+    #: Whether completed executions are recorded for compensation.
+    compensates: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,8 @@ class ExecutionPlan:
                     has_error_edge=any(handle == "error" for handle, _ in out),
                     descendants=self.topology.descendants(node_id),
                     needs_task=_needs_task(node),
+                    handler=INLINE.get(node.type),
+                    compensates=node.compensate is not None,
                 )
         self.nodes = MappingProxyType(nodes)
         self.levels = MappingProxyType(levels)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from engines.errors import SnapshotInvalid
 from engines.graph.containers import loop_entry, parallel_entry
-from engines.graph.events import Event, EventStream
+from engines.graph.events import EventStream, event_from_json, event_to_json
 from engines.graph.plan import ExecutionPlan
 from engines.graph.state import (
     CompensationRecord,
@@ -101,7 +101,7 @@ def encode(execution: Execution) -> dict[str, Any]:
         "elapsed": execution._elapsed,
         "inputs": state.inputs,
         "vars": state.vars,
-        "events": [event.to_json() for event in execution.stream.events],
+        "events": [event_to_json(event) for event in execution.stream.events],
         "idempotency": [
             {
                 "tool": tool,
@@ -282,7 +282,7 @@ def _decode(
         state.pending.append(Pending(frame, decoder.node(item["node"]), item["prompt"]))
     if not state.pending:
         raise SnapshotInvalid("snapshot of a paused execution has no pending input")
-    stream = EventStream([Event.from_json(e) for e in data["events"]])
+    stream = EventStream([event_from_json(e) for e in data["events"]])
     execution = execution_class(
         engine,
         plan,
