@@ -55,7 +55,8 @@ class SkipReason(StrEnum):
 class TraceEvent(BaseModel):
     model_config = _FROZEN
 
-    #: Position in the run's event stream (0, 1, 2 ...).
+    #: Position in the run's event stream (increasing; may skip the positions of an
+    #: engine's own execution events).
     seq: int
     kind: TraceKind
     node: str
