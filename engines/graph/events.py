@@ -12,7 +12,7 @@ nothing: its error is kept in `subscriber_errors` and the run goes on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from engines.result import IterationPath, TraceEvent
@@ -71,6 +71,33 @@ def event_from_json(data: dict[str, Any]) -> Event:
 _END = object()
 
 
+class EventIterator:
+    """Events of one stream, queued from the moment the iterator is created."""
+
+    def __init__(self, stream: EventStream) -> None:
+        self._stream = stream
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        stream._queues.append(self._queue)
+        self._closed = False
+
+    def __aiter__(self) -> EventIterator:
+        return self
+
+    async def __anext__(self) -> Event:
+        if self._closed:
+            raise StopAsyncIteration
+        item = await self._queue.get()
+        if item is _END:
+            self._close()
+            raise StopAsyncIteration
+        return item  # type: ignore[no-any-return]
+
+    def _close(self) -> None:
+        self._closed = True
+        if self._queue in self._stream._queues:
+            self._stream._queues.remove(self._queue)
+
+
 class EventStream:
     """Events of one execution, kept in order, delivered to subscribers as they happen."""
 
@@ -112,18 +139,11 @@ class EventStream:
         self._callbacks.append(callback)
         return lambda: self._callbacks.remove(callback)
 
-    async def iterate(self) -> AsyncIterator[Event]:
-        """Yield every later event until the execution stops (pauses, ends or is cancelled)."""
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._queues.append(queue)
-        try:
-            while True:
-                item = await queue.get()
-                if item is _END:
-                    return
-                yield item
-        finally:
-            self._queues.remove(queue)
+    def iterate(self) -> EventIterator:
+        """An async iterator over every event from now on until the execution stops (pauses,
+        ends or is cancelled). It is registered at once, so a consumer task that starts
+        iterating later still sees the events emitted in between."""
+        return EventIterator(self)
 
     def close_turn(self) -> None:
         """End every open async iterator (the execution stopped)."""

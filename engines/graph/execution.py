@@ -217,9 +217,11 @@ class Execution:
         self._burst_time = self.now()
         try:
             while ready or (blocked and len(self._tasks) < limit):
-                while ready:
+                while ready and not self._cancel_requested:
                     frame, plan = ready.popleft()
                     self._run_inline(frame, plan)
+                if self._cancel_requested:
+                    return
                 while blocked and len(self._tasks) < limit:
                     _, _, frame, plan = heapq.heappop(blocked)
                     task = asyncio.ensure_future(run_task(self, frame, plan))
