@@ -35,11 +35,13 @@ def chain(n: int = 1000) -> ValidatedWorkflow:
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
     for i in range(n):
         if i % 2 == 0:
-            nodes.append({"id": f"n{i}", "type": "set",
-                          "params": {"values": {"last": "{{ inputs.x }}"}}})
+            nodes.append(
+                {"id": f"n{i}", "type": "set", "params": {"values": {"last": "{{ inputs.x }}"}}}
+            )
         else:
-            nodes.append({"id": f"n{i}", "type": "transform",
-                          "params": {"value": "{{ inputs.x }}"}})
+            nodes.append(
+                {"id": f"n{i}", "type": "transform", "params": {"value": "{{ inputs.x }}"}}
+            )
     edges = [{"source": "start", "target": "n0"}]
     edges += [{"source": f"n{i}", "target": f"n{i + 1}"} for i in range(n - 1)]
     return validate_workflow({"id": f"chain{n}", "nodes": nodes, "edges": edges})
@@ -47,8 +49,10 @@ def chain(n: int = 1000) -> ValidatedWorkflow:
 
 def fan_out(width: int = 100) -> ValidatedWorkflow:
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
-    nodes += [{"id": f"b{i}", "type": "transform", "params": {"value": "{{ inputs.x }}"}}
-              for i in range(width)]
+    nodes += [
+        {"id": f"b{i}", "type": "transform", "params": {"value": "{{ inputs.x }}"}}
+        for i in range(width)
+    ]
     nodes.append({"id": "join", "type": "transform", "params": {"value": "{{ inputs.x }}"}})
     edges = [{"source": "start", "target": f"b{i}"} for i in range(width)]
     edges += [{"source": f"b{i}", "target": "join"} for i in range(width)]
@@ -56,25 +60,36 @@ def fan_out(width: int = 100) -> ValidatedWorkflow:
 
 
 def loop(iterations: int = 1000) -> ValidatedWorkflow:
-    return validate_workflow({
-        "id": f"loop{iterations}",
-        "nodes": [
-            {"id": "start", "type": "start"},
-            {"id": "L", "type": "loop",
-             "params": {"mode": "for", "count": iterations, "max_iterations": iterations}},
-            {"id": "ls", "type": "start", "parent": "L"},
-            {"id": "body", "type": "transform", "parent": "L",
-             "params": {"value": "{{ loop.index }}"}},
-        ],
-        "edges": [{"source": "start", "target": "L"}, {"source": "ls", "target": "body"}],
-    })
+    return validate_workflow(
+        {
+            "id": f"loop{iterations}",
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {
+                    "id": "L",
+                    "type": "loop",
+                    "params": {"mode": "for", "count": iterations, "max_iterations": iterations},
+                },
+                {"id": "ls", "type": "start", "parent": "L"},
+                {
+                    "id": "body",
+                    "type": "transform",
+                    "parent": "L",
+                    "params": {"value": "{{ loop.index }}"},
+                },
+            ],
+            "edges": [{"source": "start", "target": "L"}, {"source": "ls", "target": "body"}],
+        }
+    )
 
 
 def paused_workflow(n: int = 100) -> ValidatedWorkflow:
     """n nodes: a chain of n-2 transforms after start, then an input node."""
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
-    nodes += [{"id": f"n{i}", "type": "transform", "params": {"value": "{{ inputs.x }}"}}
-              for i in range(n - 2)]
+    nodes += [
+        {"id": f"n{i}", "type": "transform", "params": {"value": "{{ inputs.x }}"}}
+        for i in range(n - 2)
+    ]
     nodes.append({"id": "ask", "type": "input", "params": {"prompt": "more?"}})
     edges = [{"source": "start", "target": "n0"}]
     edges += [{"source": f"n{i}", "target": f"n{i + 1}"} for i in range(n - 3)]
@@ -121,13 +136,17 @@ def memory_per_paused_execution(count: int = 200) -> tuple[float, float]:
 
 
 def real_time_overlap(branches: int = 8, seconds: float = 1.0) -> float:
-    workflow = validate_workflow({
-        "id": "overlap",
-        "nodes": [{"id": "start", "type": "start"}]
-        + [{"id": f"w{i}", "type": "wait", "params": {"seconds": seconds}}
-           for i in range(branches)],
-        "edges": [{"source": "start", "target": f"w{i}"} for i in range(branches)],
-    })
+    workflow = validate_workflow(
+        {
+            "id": "overlap",
+            "nodes": [{"id": "start", "type": "start"}]
+            + [
+                {"id": f"w{i}", "type": "wait", "params": {"seconds": seconds}}
+                for i in range(branches)
+            ],
+            "edges": [{"source": "start", "target": f"w{i}"} for i in range(branches)],
+        }
+    )
     engine = GraphEngine(clock=RealClock())
     start = time.perf_counter()
     assert engine.run(workflow).status == "completed"
@@ -147,17 +166,22 @@ def main(argv: list[str] | None = None) -> None:
             peers = bench_peers.available()
         except ImportError as exc:
             print(f"(peers skipped: {exc}; install them with pip install -e .[bench])")
-    print(f"graph engine, {platform.python_implementation()} {platform.python_version()}, "
-          f"{platform.machine()}, median of {args.repeat}")
-    shapes = [("chain of 1,000", chain(1000), "chain"), ("fan-out 100", fan_out(100), "fan"),
-              ("loop 1,000 iterations", loop(1000), None)]
+    print(
+        f"graph engine, {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.machine()}, median of {args.repeat}"
+    )
+    shapes = [
+        ("chain of 1,000", chain(1000), "chain"),
+        ("fan-out 100", fan_out(100), "fan"),
+        ("loop 1,000 iterations", loop(1000), None),
+    ]
     for label, workflow, peer_shape in shapes:
         runners: dict[str, Callable[[], int]] = {"compat": our_runner(workflow)}
         if peer_shape is not None:
             for name, peer in peers.items():
                 runners[name] = peer(peer_shape)
         samples: dict[str, list[float]] = {name: [] for name in runners}
-        for name, run in runners.items():
+        for run in runners.values():
             run()  # warm-up
         for _ in range(args.repeat):
             for name, run in runners.items():  # interleaved: drift hits all alike
@@ -170,8 +194,10 @@ def main(argv: list[str] | None = None) -> None:
                 line += f"; {name} {theirs * 1e6:.1f} us/node, ours/theirs {ours / theirs:.2f}"
         print(line)
     held, peak = memory_per_paused_execution()
-    print(f"paused 100-node execution: {held / 1024:.1f} KiB held, {peak / 1024:.1f} KiB peak "
-          "(tracemalloc, per execution, 200 executions)")
+    print(
+        f"paused 100-node execution: {held / 1024:.1f} KiB held, {peak / 1024:.1f} KiB peak "
+        "(tracemalloc, per execution, 200 executions)"
+    )
     print(f"8 branches waiting 1 s of real time: {real_time_overlap():.2f} s wall")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_expressions
+import bench_graph
 import bench_validation
 
 
@@ -15,6 +16,8 @@ def main() -> None:
     bench_expressions.main([])
     print()
     bench_validation.main([])
+    print()
+    bench_graph.main([])
 
 
 if __name__ == "__main__":

@@ -199,3 +199,65 @@ def rf_edge(source: str, target: str, handle: str | None = None, **extra: Any) -
 
 def rf_flow(nodes: list[dict[str, Any]], edges: list[dict[str, Any]], **extra: Any) -> dict:
     return {"nodes": nodes, "edges": edges, "viewport": {"x": 0, "y": 0, "zoom": 1}, **extra}
+
+
+# Graph engine helpers: an engine on a virtual clock, a run in one call, tools that record.
+
+
+def graph_engine(tools: Any = None, **options: Any) -> Any:
+    """A graph engine on a fresh virtual clock (built-in tools unless `tools` is given)."""
+    from engines.clock import VirtualClock
+    from engines.graph.engine import GraphEngine
+    from engines.tools import builtin_registry
+
+    return GraphEngine(
+        tools=tools if tools is not None else builtin_registry(), clock=VirtualClock(), **options
+    )
+
+
+def run_graph(doc: Any, inputs: dict[str, Any] | None = None, **options: Any) -> Any:
+    """One turn of `doc` on a fresh graph engine (options as for `graph_engine`)."""
+    return graph_engine(**options).run(doc, inputs or {})
+
+
+def recording_tools(*names: str) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
+    """Built-ins plus tools `names` (default `record`) that log `(name, args)` and echo args."""
+    from engines.tools import builtin_registry
+
+    registry = builtin_registry()
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for name in names or ("record",):
+
+        def record(args: Any, ctx: Any, name: str = name) -> Any:
+            calls.append((name, dict(args)))
+            return dict(args)
+
+        registry.register(name, record)
+    return registry, calls
+
+
+def steps(result: Any, node: str | None = None) -> list[tuple[str, Any, int, str]]:
+    """The trace's steps `(node, path, attempt, kind)`, optionally of one node only."""
+    return [e.step() for e in result.trace if node is None or e.node == node]
+
+
+def kinds(result: Any, node: str, path: Any = ()) -> list[str]:
+    """The event kinds of one node execution, in order."""
+    return [e.kind.value for e in result.trace if e.node == node and e.path == path]
+
+
+def cancel_at(engine: Any, execution: Any, seconds: float) -> Any:
+    """Run `execution`'s first turn and cancel it from another task after `seconds` (virtual)."""
+    import asyncio
+
+    async def main() -> Any:
+        async def canceller() -> None:
+            await engine.clock.sleep(seconds)
+            execution.cancel()
+
+        task = asyncio.ensure_future(canceller())
+        result = await execution.run()
+        await task
+        return result
+
+    return engine.clock.run(main)

@@ -74,11 +74,12 @@ _END = object()
 class EventIterator:
     """Events of one stream, queued from the moment the iterator is created."""
 
-    def __init__(self, stream: EventStream) -> None:
+    def __init__(self, stream: EventStream, *, closed: bool = False) -> None:
         self._stream = stream
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        stream._queues.append(self._queue)
-        self._closed = False
+        self._closed = closed
+        if not closed:
+            stream._queues.append(self._queue)
 
     def __aiter__(self) -> EventIterator:
         return self
@@ -139,11 +140,11 @@ class EventStream:
         self._callbacks.append(callback)
         return lambda: self._callbacks.remove(callback)
 
-    def iterate(self) -> EventIterator:
+    def iterate(self, *, closed: bool = False) -> EventIterator:
         """An async iterator over every event from now on until the execution stops (pauses,
         ends or is cancelled). It is registered at once, so a consumer task that starts
         iterating later still sees the events emitted in between."""
-        return EventIterator(self)
+        return EventIterator(self, closed=closed)
 
     def close_turn(self) -> None:
         """End every open async iterator (the execution stopped)."""

@@ -74,6 +74,8 @@ class Execution:
         self._cancel_requested = False
         #: Clock time of the synchronous burst in progress (time cannot pass inside one).
         self._burst_time: float | None = None
+        #: Attempt in progress of each retried node execution (a cancel fails that attempt).
+        self.attempts: dict[tuple[IterationPath, str], int] = {}
 
     # ------------------------------------------------------------------ public API
 
@@ -143,8 +145,10 @@ class Execution:
         return self.stream.subscribe(callback)
 
     def events(self) -> Any:
-        """An async iterator over the events of the current or next turn."""
-        return self.stream.iterate()
+        """An async iterator over the events of the current or next turn (empty once the
+        execution has ended: there is no next turn)."""
+        ended = self.status in (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+        return self.stream.iterate(closed=ended)
 
     def pause_point(self) -> Pending:
         return min(self.state.pending, key=lambda p: p.order_key)
@@ -259,10 +263,19 @@ class Execution:
 
     def _collect(self, task: asyncio.Task[TaskResult]) -> None:
         frame, plan = self._tasks.pop(task)
+        attempt = self.attempts.pop((frame.path, plan.id), 1)
         if task.cancelled():
-            error = failures.node_error(plan.id, failures.cancelled(), path=frame.path)
-            self.state.extra_errors.append(error)
-            self.emit("failed", plan.id, 1, frame.path, {"code": error.code, "handled": False})
+            error = failures.node_error(
+                plan.id, failures.cancelled(), attempts=attempt, path=frame.path
+            )
+            self.state.cancelled.append((frame.order_key(plan), error))
+            self.emit(
+                "failed",
+                plan.id,
+                attempt,
+                frame.path,
+                {"code": error.code, "message": error.message, "handled": False},
+            )
             return
         result = task.result()
         if isinstance(result, Inline):

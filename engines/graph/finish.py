@@ -116,7 +116,8 @@ def _errors(execution: Execution) -> tuple[NodeError, ...]:
     top = execution.state.top
     index = execution.plan.topology.index
     ordered = sorted(top.errors, key=lambda e: index[e.node]) if top is not None else []
-    return (*ordered, *execution.state.extra_errors)
+    cancelled = [error for _, error in sorted(execution.state.cancelled, key=lambda c: c[0])]
+    return (*ordered, *cancelled, *execution.state.extra_errors)
 
 
 def _pause(pending: Pending) -> PauseInfo:

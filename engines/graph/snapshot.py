@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from engines.errors import SnapshotInvalid
 from engines.graph.containers import loop_entry, parallel_entry
-from engines.graph.events import EventStream, event_from_json, event_to_json
+from engines.graph.events import EventStream, ExecutionEvent, event_to_json
 from engines.graph.plan import ExecutionPlan
+from engines.graph.snapshot_schema import FrameDoc, LoopDoc, ParallelDoc, SnapshotDoc
 from engines.graph.state import (
     CompensationRecord,
     ContainerRun,
@@ -25,7 +28,8 @@ from engines.graph.state import (
     Pending,
     RunState,
 )
-from engines.result import NodeError, RunStatus
+from engines.model.problems import problems_from
+from engines.result import RunStatus, TraceEvent
 
 if TYPE_CHECKING:
     from engines.graph.engine import GraphEngine
@@ -33,14 +37,6 @@ if TYPE_CHECKING:
 
 FORMAT = "compat.graph.snapshot"
 VERSION = 1
-
-
-def _path(value: Any) -> tuple[tuple[str, int], ...]:
-    return tuple((str(container), int(index)) for container, index in value)
-
-
-def _errors(items: list[Any]) -> list[NodeError]:
-    return [NodeError.model_validate(item) for item in items]
 
 
 # --------------------------------------------------------------------------- encode
@@ -142,86 +138,124 @@ def encode(execution: Execution) -> dict[str, Any]:
 # --------------------------------------------------------------------------- decode
 
 
+def _path(value: list[list[Any]]) -> tuple[tuple[str, int], ...]:
+    out = []
+    for container, index in value:
+        if not isinstance(container, str) or not isinstance(index, int):
+            raise SnapshotInvalid(f"snapshot path {value!r} is not [[container, index], ...]")
+        out.append((container, index))
+    return tuple(out)
+
+
 class _Decoder:
+    """Rebuilds frames and container runs, checking that every node named exists where the
+    snapshot says it is."""
+
     def __init__(self, plan: ExecutionPlan) -> None:
         self.plan = plan
         self.frames: dict[tuple[tuple[str, int], ...], Frame] = {}
+        self.known = {n for w in plan.registry.values() for n in w.workflow.node_map}
 
-    def node(self, node_id: Any) -> Any:
+    def node(self, node_id: str, where: str) -> Any:
         if node_id not in self.plan.nodes:
             raise SnapshotInvalid(
-                f"snapshot names node {node_id!r}, which workflow {self.plan.id!r} does not have"
+                f"snapshot {where} names node {node_id!r}, which workflow {self.plan.id!r} "
+                "does not have"
             )
         return self.plan.nodes[node_id]
 
-    def fill(self, frame: Frame, data: Mapping[str, Any]) -> Frame:
-        level_nodes = set(frame.level.order)
-        for key in ("remaining", "fired", "view"):
-            if set(data[key]) - level_nodes:
-                raise SnapshotInvalid(f"snapshot frame {frame.path} names nodes outside its level")
-        frame.remaining.update(data["remaining"])
-        frame.fired.update(data["fired"])
-        frame.view.update(data["view"])
+    def fill(self, frame: Frame, doc: FrameDoc) -> Frame:
+        level = set(frame.level.order)
+        named = {
+            "remaining": set(doc.remaining),
+            "fired": set(doc.fired),
+            "view": set(doc.view),
+            "waiting": set(doc.waiting),
+            "routed": set(doc.routed),
+            "errors": {e.node for e in doc.errors},
+        }
+        for key, nodes in named.items():
+            outside = sorted(nodes - level)
+            if outside:
+                raise SnapshotInvalid(
+                    f"snapshot frame {list(frame.path)} {key} names {', '.join(outside)}, "
+                    "not nodes of that level"
+                )
+        if _path(doc.path) != frame.path:
+            raise SnapshotInvalid(f"snapshot frame path {doc.path} is not {list(frame.path)}")
+        frame.remaining.update(doc.remaining)
+        frame.fired.update(doc.fired)
+        frame.view.update({n: state.model_dump() for n, state in doc.view.items()})
         frame.open = len(frame.level.order) - len(frame.view)
-        frame.errors = _errors(data["errors"])
-        frame.routed = {n: NodeError.model_validate(e) for n, e in data["routed"].items()}
-        frame.waiting = set(data["waiting"])
+        frame.errors = list(doc.errors)
+        frame.routed = dict(doc.routed)
+        frame.waiting = set(doc.waiting)
         self.frames[frame.path] = frame
-        for run in data["runs"]:
-            frame.runs[run["node"]] = self.run(frame, run)
+        for run in doc.runs:
+            plan = self.node(run.node, f"frame {list(frame.path)} container")
+            if plan.level != frame.level.container or plan.type != run.kind:
+                raise SnapshotInvalid(
+                    f"snapshot frame {list(frame.path)} runs {run.kind} {run.node!r}, which is "
+                    "not a container of that level"
+                )
+            frame.runs[run.node] = self.run(frame, plan, run)
         return frame
 
-    def run(self, frame: Frame, data: Mapping[str, Any]) -> ContainerRun:
-        plan = self.node(data["node"])
+    def run(self, frame: Frame, plan: Any, doc: LoopDoc | ParallelDoc) -> ContainerRun:
         level = self.plan.levels[plan.id]
-        if data["kind"] == "loop":
+        if isinstance(doc, LoopDoc):
             loop = LoopRun(
                 plan,
                 frame,
-                data["mode"],
-                data["max_iterations"],
-                data["items"],
-                data["count"],
-                data["index"],
-                list(data["results"]),
+                doc.mode,
+                doc.max_iterations,
+                doc.items,
+                doc.count,
+                doc.index,
+                list(doc.results),
             )
-            if data["child"] is not None:
+            if doc.child is not None:
                 child = Frame.open_child(
                     level, frame, loop, loop.index, "loop", loop_entry(loop, loop.index)
                 )
-                loop.child = self.fill(child, data["child"])
+                loop.child = self.fill(child, doc.child)
             return loop
-        if data["kind"] != "parallel":
-            raise SnapshotInvalid(f"unknown container kind {data['kind']!r}")
-        run = ParallelRun(
-            plan,
-            frame,
-            data["branches"],
-            data["max_concurrency"],
-            data["items"],
-            data["next_index"],
-        )
-        run.results = {int(i): v for i, v in data["results"].items()}
-        run.failures = {int(i): NodeError.model_validate(e) for i, e in data["failures"].items()}
-        for index, child_data in data["active"].items():
+        run = ParallelRun(plan, frame, doc.branches, doc.max_concurrency, doc.items, doc.next_index)
+        try:
+            run.results = {int(i): v for i, v in doc.results.items()}
+            run.failures = {int(i): e for i, e in doc.failures.items()}
+            active = {int(i): f for i, f in doc.active.items()}
+        except ValueError:
+            raise SnapshotInvalid(
+                f"snapshot parallel {plan.id!r} has a non-integer branch index"
+            ) from None
+        for index, child_doc in active.items():
             child = Frame.open_child(
-                level, frame, run, int(index), "parallel", parallel_entry(run, int(index))
+                level, frame, run, index, "parallel", parallel_entry(run, index)
             )
-            run.active[int(index)] = self.fill(child, child_data)
+            run.active[index] = self.fill(child, child_doc)
         return run
+
+    def check_node(self, node_id: str, where: str) -> None:
+        """A node of the workflow or of a sub-workflow it calls (records and events may name
+        a child's nodes)."""
+        if node_id not in self.known:
+            raise SnapshotInvalid(
+                f"snapshot {where} names node {node_id!r}, which no workflow of the registry has"
+            )
 
 
 def _check_header(plan: ExecutionPlan, data: Mapping[str, Any]) -> None:
-    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-        raise SnapshotInvalid(f"not a graph engine snapshot (format is not {FORMAT!r})")
-    if data.get("version") != VERSION:
+    """What the snapshot is of, checked first so a wrong one gets the precise reason."""
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:
         raise SnapshotInvalid(
-            f"snapshot version {data.get('version')!r} is not supported "
-            f"(this engine reads version {VERSION})"
+            f"snapshot version {version!r} is not supported (this engine reads version {VERSION})"
         )
-    workflow = data.get("workflow") or {}
-    if workflow.get("id") != plan.id:
-        raise SnapshotInvalid(f"snapshot is of workflow {workflow.get('id')!r}, not {plan.id!r}")
+    workflow = data.get("workflow")
+    if not isinstance(workflow, Mapping) or workflow.get("id") != plan.id:
+        named = workflow.get("id") if isinstance(workflow, Mapping) else workflow
+        raise SnapshotInvalid(f"snapshot is of workflow {named!r}, not {plan.id!r}")
     if workflow.get("hash") != plan.content_hash:
         raise SnapshotInvalid(
             f"snapshot is of another version of workflow {plan.id!r} (its content hash differs)"
@@ -235,62 +269,67 @@ def _check_header(plan: ExecutionPlan, data: Mapping[str, Any]) -> None:
         )
 
 
-def decode(engine: GraphEngine, plan: ExecutionPlan, data: Mapping[str, Any]) -> Execution:
-    from engines.graph.execution import Execution
-
+def _parse(plan: ExecutionPlan, data: Any) -> SnapshotDoc:
+    if not isinstance(data, Mapping):
+        raise SnapshotInvalid(f"a snapshot must be a mapping, not {type(data).__name__}")
+    if data.get("format") != FORMAT:
+        raise SnapshotInvalid(f"not a graph engine snapshot (format is not {FORMAT!r})")
     _check_header(plan, data)
     try:
-        return _decode(engine, plan, data, Execution)
-    except SnapshotInvalid:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SnapshotInvalid(f"snapshot is malformed: {type(exc).__name__}: {exc}") from None
+        return SnapshotDoc.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from(exc)
+        shown = "; ".join(str(p) for p in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise SnapshotInvalid(f"snapshot is malformed: {shown}{more}") from None
 
 
-def _decode(
-    engine: GraphEngine,
-    plan: ExecutionPlan,
-    data: Mapping[str, Any],
-    execution_class: type[Execution],
-) -> Execution:
-    state = RunState(inputs=dict(data["inputs"]), vars=dict(data["vars"]), env=engine.env)
+def decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
+    from engines.graph.execution import Execution
+
+    doc = _parse(plan, data)
+    state = RunState(inputs=dict(doc.inputs), vars=dict(doc.vars), env=engine.env)
     decoder = _Decoder(plan)
     top = Frame.open_top(plan.levels[None], state.scope())
-    state.top = decoder.fill(top, data["frame"])
-    for entry in data["idempotency"]:
-        state.idempotency[(entry["tool"], entry["key"])] = [
-            IdempotencyRecord(tuple(r["order_key"]), r["node"], _path(r["path"]), r["output"])
-            for r in entry["records"]
-        ]
-    state.compensations = [
-        CompensationRecord(
-            tuple(r["order_key"]),
-            r["node"],
-            _path(r["path"]),
-            r["attempt"],
-            r["tool"],
-            r["args"],
-            r["render_error"],
+    state.top = decoder.fill(top, doc.frame)
+    for entry in doc.idempotency:
+        records = []
+        for r in entry.records:
+            decoder.check_node(r.node, "idempotency record")
+            records.append(IdempotencyRecord(tuple(r.order_key), r.node, _path(r.path), r.output))
+        state.idempotency[(entry.tool, entry.key)] = records
+    for r in doc.compensations:
+        decoder.node(r.node, "compensation")
+        state.compensations.append(
+            CompensationRecord(
+                tuple(r.order_key), r.node, _path(r.path), r.attempt, r.tool, r.args, r.render_error
+            )
         )
-        for r in data["compensations"]
-    ]
-    state.extra_errors = _errors(data["extra_errors"])
-    for item in data["pending"]:
-        frame = decoder.frames.get(_path(item["path"]))
-        if frame is None:
-            raise SnapshotInvalid(f"snapshot pending input {item['node']!r} is in no frame")
-        state.pending.append(Pending(frame, decoder.node(item["node"]), item["prompt"]))
-    if not state.pending:
-        raise SnapshotInvalid("snapshot of a paused execution has no pending input")
-    stream = EventStream([event_from_json(e) for e in data["events"]])
-    execution = execution_class(
+    state.extra_errors = list(doc.extra_errors)
+    for item in doc.pending:
+        frame = decoder.frames.get(_path(item.path))
+        node = decoder.node(item.node, "pending input")
+        if frame is None or node.type != "input" or item.node not in frame.waiting:
+            raise SnapshotInvalid(
+                f"snapshot pending input {item.node!r} at {item.path} is not an input node "
+                "waiting in that frame"
+            )
+        state.pending.append(Pending(frame, node, item.prompt))
+    events: list[Any] = []
+    for event in doc.events:
+        if isinstance(event, TraceEvent):
+            decoder.check_node(event.node, "event")
+            events.append(event)
+        else:
+            events.append(ExecutionEvent(event.seq, event.kind, float(event.time)))
+    execution = Execution(
         engine,
         plan,
         state,
-        execution_id=str(data["execution_id"]),
-        depth=int(data["depth"]),
-        stream=stream,
-        elapsed=float(data["elapsed"]),
+        execution_id=doc.execution_id,
+        depth=doc.depth,
+        stream=EventStream(events),
+        elapsed=float(doc.elapsed),
     )
     execution.status = RunStatus.PAUSED
     return execution

@@ -217,8 +217,9 @@ class RunState:
     idempotency: dict[tuple[str, str], list[IdempotencyRecord]] = field(default_factory=dict)
     compensations: list[CompensationRecord] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
-    #: Errors that are not a top-level node's: `$variables`, `$outputs`, CANCELLED,
-    #: COMPENSATION_FAILED.
+    #: CANCELLED failures with their order keys (listed in order-key order).
+    cancelled: list[tuple[OrderKey, NodeError]] = field(default_factory=list)
+    #: Errors that are not a top-level node's: `$variables`, `$outputs`, COMPENSATION_FAILED.
     extra_errors: list[NodeError] = field(default_factory=list)
 
     @property

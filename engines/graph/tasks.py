@@ -114,6 +114,7 @@ async def _with_retries(
             )
             await clock.sleep(delay)
             number += 1
+            execution.attempts[(frame.path, plan.id)] = number
             execution.emit("started", plan.id, number, frame.path)
 
 

@@ -86,13 +86,19 @@ _PLAIN_WORDS: dict[str, str] = {
 def _message(error: dict[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    if kind == "union_tag_invalid":
+    node_union = ctx.get("discriminator") == "'type'"
+    if kind == "union_tag_invalid" and node_union:
         tag = ctx.get("tag")
         close = difflib.get_close_matches(str(tag), NODE_TYPES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"unknown node type {tag!r} (known: {', '.join(NODE_TYPES)}){hint}"
-    if kind == "union_tag_not_found":
+    if kind == "union_tag_not_found" and node_union:
         return f"node has no 'type' (one of: {', '.join(NODE_TYPES)})"
+    if kind == "union_tag_invalid":
+        field = str(ctx.get("discriminator", "")).strip("'")
+        return f"unknown {field} {ctx.get('tag')!r} (expected {ctx.get('expected_tags')})"
+    if kind == "union_tag_not_found":
+        return f"missing {str(ctx.get('discriminator', '')).strip(chr(39))!r}"
     if kind == "missing":
         return "missing (required)"
     if kind == "extra_forbidden":
