@@ -9,7 +9,8 @@
 * 8 branches that each wait 1 s of *real* time (overlap: about 1 s, not 8).
 
 Node executions per second are counted from the result (`metrics.node_executions`) over
-the wall time of a whole run, result included. Each figure is the median of `repeat` runs.
+the wall time of whole runs, result included; each sample runs a shape as many times as fill
+50 ms, and each figure is the median of `repeat` samples.
 With peers installed (`pip install -e .[bench]`), the same chain and fan-out run on LangGraph
 and pydantic-graph in the same process, interleaved with ours, and our per-node time is
 printed as a ratio to theirs.
@@ -109,10 +110,16 @@ def our_runner(workflow: ValidatedWorkflow) -> Callable[[], int]:
     return run
 
 
-def per_node_seconds(run: Callable[[], int]) -> float:
+def per_node_seconds(run: Callable[[], int], min_seconds: float = 0.05) -> float:
+    """Wall time per node execution over as many whole runs as fill `min_seconds` (one
+    sub-millisecond run is too short a sample on a noisy machine)."""
+    nodes = 0
     start = time.perf_counter()
-    nodes = run()
-    return (time.perf_counter() - start) / nodes
+    while True:
+        nodes += run()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / nodes
 
 
 def memory_per_paused_execution(count: int = 200) -> tuple[float, float]:
