@@ -35,7 +35,7 @@ class Touches:
         return self.reads_all or var in self.reads or var in self.writes
 
 
-def _handle_groups(node: NodeBase, outgoing: tuple[Edge, ...]) -> list[frozenset[str]]:
+def handle_groups(node: NodeBase, outgoing: tuple[Edge, ...]) -> list[frozenset[str]]:
     """The node's outgoing handles, grouped so that at most one group fires per run."""
     kind = node.type
     groups: list[frozenset[str]]
@@ -56,11 +56,12 @@ def _handle_groups(node: NodeBase, outgoing: tuple[Edge, ...]) -> list[frozenset
 
 
 def dominance(workflow: Workflow, level: Level) -> dict[str, dict[str, int]]:
-    """node -> {choice node -> index of the handle group that every path to node passes}."""
+    """node -> {choice node -> index (in `handle_groups` order) of the handle group that
+    every path to node passes}."""
     out: dict[str, dict[str, int]] = defaultdict(dict)
     everything = set(level.nodes)
     for choice in level.nodes:
-        groups = _handle_groups(workflow.node(choice), level.outgoing[choice])
+        groups = handle_groups(workflow.node(choice), level.outgoing[choice])
         if len(groups) < 2:
             continue
         for position, handles in enumerate(groups):

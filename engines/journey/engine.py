@@ -1,0 +1,130 @@
+"""The journey engine: compiles workflows into journeys and runs them as conversations."""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from engines.clock import Clock, RealClock
+from engines.errors import ExpressionError, SetupError
+from engines.expressions import as_json
+from engines.journey.blueprint import Blueprint
+from engines.journey.model import Journey
+from engines.journey.session import JourneyResult, Session
+from engines.model import ValidatedWorkflow, WorkflowRegistry, validate_workflow
+from engines.tools import ToolRegistry, builtin_registry
+
+WorkflowLike = ValidatedWorkflow | WorkflowRegistry | Mapping[str, Any]
+
+
+class JourneyEngine:
+    """Runs workflows as Parlant-style journeys, one state at a time."""
+
+    name = "journey"
+
+    def __init__(
+        self,
+        *,
+        tools: ToolRegistry | None = None,
+        clock: Clock | None = None,
+        env: Mapping[str, str] | None = None,
+        cache_size: int = 128,
+    ) -> None:
+        self.tools = tools if tools is not None else builtin_registry()
+        self.clock = clock if clock is not None else RealClock()
+        self.env = dict(env or {})
+        self._blueprints: OrderedDict[tuple[str, ...], Blueprint] = OrderedDict()
+        self._cache_size = cache_size
+
+    def blueprint(
+        self, workflow: WorkflowLike, registry: WorkflowRegistry | None = None
+    ) -> Blueprint:
+        """The cached compiled journey of `workflow` (compiled on first use)."""
+        validated, registry = _resolve(workflow, registry, self.tools)
+        key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
+        blueprint = self._blueprints.get(key)
+        if blueprint is None:
+            blueprint = Blueprint(validated, registry)
+            self._blueprints[key] = blueprint
+            if len(self._blueprints) > self._cache_size:
+                self._blueprints.popitem(last=False)
+        else:
+            self._blueprints.move_to_end(key)
+        return blueprint
+
+    def compile(self, workflow: WorkflowLike) -> Journey:
+        """The journey a workflow compiles to."""
+        return self.blueprint(workflow).journey
+
+    def start_session(
+        self,
+        workflow: WorkflowLike,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        registry: WorkflowRegistry | None = None,
+        session_id: str | None = None,
+        depth: int = 0,
+    ) -> Session:
+        """A new session, not started yet: `await session.start()` runs its first turn."""
+        return Session(
+            self,
+            self.blueprint(workflow, registry),
+            _inputs(inputs),
+            session_id=session_id or uuid.uuid4().hex,
+            depth=depth,
+        )
+
+    def load_session(
+        self,
+        workflow: WorkflowLike,
+        data: Mapping[str, Any],
+        *,
+        registry: WorkflowRegistry | None = None,
+    ) -> Session:
+        """A paused session rebuilt from its JSON form and the workflow alone."""
+        from engines.journey.persist import load
+
+        return load(self, self.blueprint(workflow, registry), data)
+
+    def run(
+        self,
+        workflow: WorkflowLike,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        registry: WorkflowRegistry | None = None,
+    ) -> JourneyResult:
+        """Run the first turn synchronously on this engine's clock."""
+        session = self.start_session(workflow, inputs, registry=registry)
+        return self.clock.run(session.start)
+
+
+def _resolve(
+    workflow: WorkflowLike, registry: WorkflowRegistry | None, tools: ToolRegistry
+) -> tuple[ValidatedWorkflow, WorkflowRegistry]:
+    if isinstance(workflow, WorkflowRegistry):
+        return workflow.main, workflow
+    if isinstance(workflow, Mapping):
+        workflow = validate_workflow(workflow)
+    if not isinstance(workflow, ValidatedWorkflow):
+        raise SetupError(
+            "the journey engine runs a validated workflow, a workflow registry or a workflow "
+            f"document, not {type(workflow).__name__}"
+        )
+    if registry is None:
+        return workflow, WorkflowRegistry([workflow], tools=tools)
+    if workflow.id not in registry or registry[workflow.id].content_hash != workflow.content_hash:
+        raise SetupError(f"workflow {workflow.id!r} is not the one in the given registry")
+    return workflow, registry
+
+
+def _inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, Mapping):
+        raise SetupError(f"inputs must be a mapping, not {type(inputs).__name__}")
+    try:
+        return as_json(dict(inputs))
+    except ExpressionError as exc:
+        raise SetupError(f"inputs are not JSON data: {exc.message}") from None

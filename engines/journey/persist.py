@@ -1,0 +1,463 @@
+"""Saving and loading paused sessions: JSON of the conversation so far, never of the journey.
+
+A saved session holds the walks (their path counters, settled nodes, put-off positions),
+the journey-held counters of loops and parallels, the variables, idempotency records and
+pending compensations, the trace, the journey path and the transcript. Loading needs it and
+the workflow alone; the workflow must be the one it was saved from (same content hash).
+Types are checked strictly, and every node the saved session names must exist where it says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from engines.errors import SnapshotInvalid
+from engines.journey.blueprint import Blueprint
+from engines.journey.state import (
+    BranchCounter,
+    Counter,
+    LoopCounter,
+    Message,
+    Question,
+    Record,
+    Undo,
+    Walk,
+)
+from engines.model.problems import problems_from
+from engines.result import NodeError, RunStatus, TraceEvent
+
+if TYPE_CHECKING:
+    from engines.journey.engine import JourneyEngine
+    from engines.journey.session import Session
+
+FORMAT = "compat.journey.session"
+VERSION = 1
+
+_CLOSED = ConfigDict(extra="forbid", frozen=True)
+Path = list[Annotated[list[StrictStr | StrictInt], Field(min_length=2, max_length=2)]]
+Count = Annotated[StrictInt, Field(ge=0)]
+
+
+class SettledDoc(BaseModel):
+    model_config = _CLOSED
+    output: Any
+    error: dict[str, Any] | None
+    status: Literal["completed", "failed", "skipped"]
+
+
+class WalkDoc(BaseModel):
+    model_config = _CLOSED
+    path: Path
+    unarrived: dict[str, Count]
+    arrived: dict[str, Count]
+    settled: dict[str, SettledDoc]
+    deferred: list[Count]
+    waiting: list[StrictStr]
+    errors: list[NodeError]
+    routed: dict[str, NodeError]
+    counters: list[Annotated[LoopDoc | BranchDoc, Field(discriminator="kind")]]
+
+
+class LoopDoc(BaseModel):
+    model_config = _CLOSED
+    kind: Literal["loop"]
+    node: StrictStr
+    mode: Literal["for", "forEach", "while", "doWhile"]
+    max_iterations: Annotated[StrictInt, Field(ge=1)]
+    count: Count | None
+    items: list[Any] | None
+    index: Count
+    results: list[Any]
+    child: WalkDoc | None
+
+
+class BranchDoc(BaseModel):
+    model_config = _CLOSED
+    kind: Literal["parallel"]
+    node: StrictStr
+    branches: Count
+    max_concurrency: Annotated[StrictInt, Field(ge=1)]
+    items: list[Any] | None
+    opened: Count
+    active: dict[str, WalkDoc]
+    results: dict[str, Any]
+    failures: dict[str, NodeError]
+
+
+class RecordDoc(BaseModel):
+    model_config = _CLOSED
+    tool: StrictStr
+    key: StrictStr
+    order_key: list[StrictInt]
+    node: StrictStr
+    path: Path
+    output: Any
+
+
+class UndoDoc(BaseModel):
+    model_config = _CLOSED
+    order_key: list[StrictInt]
+    node: StrictStr
+    path: Path
+    attempt: Annotated[StrictInt, Field(ge=1)]
+    tool: StrictStr
+    args: dict[str, Any] | None
+    problem: StrictStr | None
+
+
+class QuestionDoc(BaseModel):
+    model_config = _CLOSED
+    path: Path
+    node: StrictStr
+    position: Count
+    prompt: StrictStr
+
+
+class MessageDoc(BaseModel):
+    model_config = _CLOSED
+    role: Literal["agent", "customer"]
+    text: StrictStr
+    node: StrictStr | None
+
+
+class VisitDoc(BaseModel):
+    model_config = _CLOSED
+    state: StrictStr
+    token: StrictStr | None
+    path: Path
+
+
+class SessionDoc(BaseModel):
+    model_config = _CLOSED
+    format: StrictStr
+    version: StrictInt
+    session_id: Annotated[StrictStr, Field(min_length=1)]
+    status: StrictStr
+    workflow: dict[str, StrictStr]
+    registry: dict[str, StrictStr]
+    depth: Count
+    elapsed: StrictFloat | StrictInt
+    inputs: dict[str, Any]
+    vars: dict[str, Any]
+    journey_vars: dict[str, Any]
+    events: list[TraceEvent]
+    path: list[VisitDoc]
+    transcript: list[MessageDoc]
+    records: list[RecordDoc]
+    undo: list[UndoDoc]
+    extra_errors: list[NodeError]
+    walk: WalkDoc
+    questions: list[QuestionDoc] = Field(min_length=1)
+
+
+WalkDoc.model_rebuild()
+
+
+def _path(steps: Any) -> tuple[tuple[str, int], ...]:
+    return tuple((str(container), int(index)) for container, index in steps)
+
+
+def _steps(path: tuple[tuple[str, int], ...]) -> list[list[Any]]:
+    return [list(step) for step in path]
+
+
+# --------------------------------------------------------------------------- dump
+
+
+def _dump_walk(walk: Walk) -> dict[str, Any]:
+    return {
+        "path": _steps(walk.path),
+        "unarrived": walk.unarrived,
+        "arrived": walk.arrived,
+        "settled": walk.settled,
+        "deferred": sorted(walk.deferred),
+        "waiting": sorted(walk.waiting),
+        "errors": [e.model_dump(mode="json") for e in walk.errors],
+        "routed": {n: e.model_dump(mode="json") for n, e in walk.routed.items()},
+        "counters": [_dump_counter(c) for c in walk.runs.values()],
+    }
+
+
+def _dump_counter(counter: Counter) -> dict[str, Any]:
+    if isinstance(counter, LoopCounter):
+        return {
+            "kind": "loop",
+            "node": counter.node,
+            "mode": counter.mode,
+            "max_iterations": counter.max_iterations,
+            "count": counter.count,
+            "items": counter.items,
+            "index": counter.index,
+            "results": counter.results,
+            "child": _dump_walk(counter.child) if counter.child is not None else None,
+        }
+    assert isinstance(counter, BranchCounter)
+    return {
+        "kind": "parallel",
+        "node": counter.node,
+        "branches": counter.branches,
+        "max_concurrency": counter.max_concurrency,
+        "items": counter.items,
+        "opened": counter.opened,
+        "active": {str(i): _dump_walk(w) for i, w in counter.active.items()},
+        "results": {str(i): v for i, v in counter.results.items()},
+        "failures": {str(i): e.model_dump(mode="json") for i, e in counter.failures.items()},
+    }
+
+
+def dump(session: Session) -> dict[str, Any]:
+    assert session.top is not None
+    blueprint = session.blueprint
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "session_id": session.id,
+        "status": RunStatus.PAUSED.value,
+        "workflow": {"id": blueprint.id, "hash": blueprint.content_hash},
+        "registry": {wid: w.content_hash for wid, w in blueprint.registry.items()},
+        "depth": session.depth,
+        "elapsed": session.elapsed,
+        "inputs": session.inputs,
+        "vars": session.vars,
+        "journey_vars": session.journey_vars,
+        "events": [e.model_dump(mode="json") for e in session.events],
+        "path": [{"state": s, "token": t, "path": _steps(p)} for s, t, p in session.path],
+        "transcript": [
+            {"role": m.role, "text": m.text, "node": m.node} for m in session.transcript
+        ],
+        "records": [
+            {
+                "tool": tool,
+                "key": key,
+                "order_key": list(r.order_key),
+                "node": r.node,
+                "path": _steps(r.path),
+                "output": r.output,
+            }
+            for (tool, key), records in session.records.items()
+            for r in records
+        ],
+        "undo": [
+            {
+                "order_key": list(u.order_key),
+                "node": u.node,
+                "path": _steps(u.path),
+                "attempt": u.attempt,
+                "tool": u.tool,
+                "args": u.args,
+                "problem": u.problem,
+            }
+            for u in session.undo
+        ],
+        "extra_errors": [e.model_dump(mode="json") for e in session.extra_errors],
+        "walk": _dump_walk(session.top),
+        "questions": [
+            {
+                "path": _steps(q.walk.path),
+                "node": q.node,
+                "position": q.position,
+                "prompt": q.prompt,
+            }
+            for q in session.questions
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- load
+
+
+class _Loader:
+    def __init__(self, session: Session, blueprint: Blueprint) -> None:
+        self.session = session
+        self.blueprint = blueprint
+        self.walks: dict[tuple[tuple[str, int], ...], Walk] = {}
+        self.known = {n for w in blueprint.registry.values() for n in w.workflow.node_map}
+
+    def fill(self, walk: Walk, doc: WalkDoc) -> Walk:
+        level = set(walk.level.order)
+        named = {
+            "unarrived": set(doc.unarrived),
+            "arrived": set(doc.arrived),
+            "settled": set(doc.settled),
+            "waiting": set(doc.waiting),
+            "routed": set(doc.routed),
+            "errors": {e.node for e in doc.errors},
+        }
+        for key, nodes in named.items():
+            outside = sorted(nodes - level)
+            if outside:
+                raise SnapshotInvalid(
+                    f"saved session walk {list(walk.path)} {key} names "
+                    f"{', '.join(outside)}, not nodes of that level"
+                )
+        if _path(doc.path) != walk.path or any(p >= len(walk.level.order) for p in doc.deferred):
+            raise SnapshotInvalid(f"saved session walk {doc.path} does not fit its level")
+        walk.unarrived.update(doc.unarrived)
+        walk.arrived.update(doc.arrived)
+        walk.settled.update({n: s.model_dump() for n, s in doc.settled.items()})
+        walk.open = len(walk.level.order) - len(walk.settled)
+        walk.deferred = set(doc.deferred)
+        walk.waiting = set(doc.waiting)
+        walk.errors = list(doc.errors)
+        walk.routed = dict(doc.routed)
+        self.walks[walk.path] = walk
+        for counter in doc.counters:
+            walk.runs[counter.node] = self.counter(walk, counter)
+        return walk
+
+    def counter(self, walk: Walk, doc: LoopDoc | BranchDoc) -> Counter:
+        workflow = self.blueprint.workflow
+        node = workflow.node_map.get(doc.node)
+        level = self.blueprint.topology.level_of.get(doc.node, "\0")
+        if node is None or node.type != doc.kind or level != walk.level.container:
+            raise SnapshotInvalid(
+                f"saved session counts {doc.kind} {doc.node!r}, which is not "
+                "a container of that level"
+            )
+        position = self.blueprint.position[doc.node]
+        from engines.journey.counters import open_walk
+
+        if isinstance(doc, LoopDoc):
+            loop = LoopCounter(
+                doc.node,
+                position,
+                walk,
+                doc.mode,
+                doc.max_iterations,
+                doc.count,
+                doc.items,
+                doc.index,
+                list(doc.results),
+            )
+            if doc.child is not None:
+                loop.child = self.fill(open_walk(self.session, loop, doc.index), doc.child)
+            return loop
+        branches = BranchCounter(
+            doc.node,
+            position,
+            walk,
+            branches=doc.branches,
+            max_concurrency=doc.max_concurrency,
+            items=doc.items,
+            opened=doc.opened,
+        )
+        try:
+            branches.results = {int(i): v for i, v in doc.results.items()}
+            branches.failures = {int(i): e for i, e in doc.failures.items()}
+            active = {int(i): w for i, w in doc.active.items()}
+        except ValueError:
+            raise SnapshotInvalid(
+                f"saved session parallel {doc.node!r} has a non-integer branch index"
+            ) from None
+        for index, child in active.items():
+            branches.active[index] = self.fill(open_walk(self.session, branches, index), child)
+        return branches
+
+    def check(self, node: str, where: str) -> None:
+        if node not in self.known:
+            raise SnapshotInvalid(
+                f"saved session {where} names node {node!r}, which no workflow of the registry has"
+            )
+
+
+def _header(blueprint: Blueprint, data: Mapping[str, Any]) -> None:
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:
+        raise SnapshotInvalid(
+            f"saved session version {version!r} is not supported (this "
+            f"engine reads version {VERSION})"
+        )
+    workflow = data.get("workflow")
+    if not isinstance(workflow, Mapping) or workflow.get("id") != blueprint.id:
+        named = workflow.get("id") if isinstance(workflow, Mapping) else workflow
+        raise SnapshotInvalid(f"saved session is of workflow {named!r}, not {blueprint.id!r}")
+    if workflow.get("hash") != blueprint.content_hash:
+        raise SnapshotInvalid(
+            f"saved session is of another version of workflow "
+            f"{blueprint.id!r} (its content hash differs)"
+        )
+    registry = {wid: w.content_hash for wid, w in blueprint.registry.items()}
+    if data.get("registry") != registry:
+        raise SnapshotInvalid("saved session used other sub-workflows than the ones given")
+    if data.get("status") != RunStatus.PAUSED.value:
+        raise SnapshotInvalid(
+            f"saved session status is {data.get('status')!r}; only paused sessions can be loaded"
+        )
+
+
+def load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
+    from engines.journey.session import Session
+
+    if not isinstance(data, Mapping):
+        raise SnapshotInvalid(f"a saved session must be a mapping, not {type(data).__name__}")
+    if data.get("format") != FORMAT:
+        raise SnapshotInvalid(f"not a saved journey session (format is not {FORMAT!r})")
+    _header(blueprint, data)
+    try:
+        doc = SessionDoc.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from(exc)
+        shown = "; ".join(str(p) for p in problems[:3])
+        raise SnapshotInvalid(f"saved session is malformed: {shown}") from None
+    session = Session(
+        engine, blueprint, dict(doc.inputs), session_id=doc.session_id, depth=doc.depth
+    )
+    session.vars.update(doc.vars)
+    session.journey_vars.update(doc.journey_vars)
+    loader = _Loader(session, blueprint)
+    top = Walk.top(
+        blueprint.journey.levels[None],
+        blueprint.incoming[None],
+        {"inputs": session.inputs, "vars": session.vars, "env": engine.env},
+    )
+    session.top = loader.fill(top, doc.walk)
+    for event in doc.events:
+        loader.check(event.node, "trace")
+    session.events = list(doc.events)
+    for visit in doc.path:
+        if visit.state not in blueprint.journey.states:
+            raise SnapshotInvalid(
+                f"saved session path names state {visit.state!r}, which the journey does not have"
+            )
+    session.path = [(v.state, v.token, _path(v.path)) for v in doc.path]
+    session.transcript = [Message(m.role, m.text, m.node) for m in doc.transcript]
+    for r in doc.records:
+        loader.check(r.node, "idempotency record")
+        session.records.setdefault((r.tool, r.key), []).append(
+            Record(tuple(r.order_key), r.node, _path(r.path), r.output)
+        )
+    for u in doc.undo:
+        loader.check(u.node, "compensation")
+        session.undo.append(
+            Undo(tuple(u.order_key), u.node, _path(u.path), u.attempt, u.tool, u.args, u.problem)
+        )
+    session.extra_errors = list(doc.extra_errors)
+    for q in doc.questions:
+        walk = loader.walks.get(_path(q.path))
+        node = blueprint.workflow.node_map.get(q.node)
+        if (
+            walk is None
+            or node is None
+            or node.type != "input"
+            or q.node not in walk.waiting
+            or blueprint.position.get(q.node) != q.position
+        ):
+            raise SnapshotInvalid(
+                f"saved session question {q.node!r} at {q.path} is not an "
+                "input waiting in that walk"
+            )
+        session.questions.append(Question(walk, q.node, q.position, q.prompt))
+    session.elapsed = float(doc.elapsed)
+    session.status = RunStatus.PAUSED
+    return session

@@ -1,0 +1,137 @@
+"""Walking a journey: one state at a time, strictly sequential.
+
+A walk visits its level's positions in journey order. At each it enters by the position's
+entry state: a guard fork decides, from the paths into the node, whether a path has
+arrived (run the node's state), none can arrive any more (the node is skipped and its own
+paths close), or one still waits for an answer (the position is put off until then). A node
+state runs and yields an outcome token; the walk follows the transition for that token, and
+every position it passes over on the way is one the transition's choice closed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engines import failures
+from engines.errors import NodeFailure
+from engines.journey import actions, counters
+from engines.journey.compiler import finish_id
+from engines.journey.model import END_JOURNEY, Role, State
+from engines.journey.settling import fail, skip
+from engines.journey.state import Question, Walk
+
+if TYPE_CHECKING:
+    from engines.journey.session import Session
+
+
+class JourneyDivergence(AssertionError):
+    """A transition skipped a node the semantics say is alive: a compiler bug."""
+
+
+async def walk(session: Session, frame: Walk, position: int) -> None:
+    """Walk `frame` from `position` to the end of its level."""
+    journey = session.journey
+    order = frame.level.order
+    states = journey.states
+    container = frame.level.container
+    end = len(order)
+    while position < end:
+        frame.deferred.discard(position)
+        node_id = order[position]
+        if node_id in frame.settled or node_id in frame.waiting or node_id in frame.runs:
+            position += 1
+            continue
+        entry = journey.entry(container, position)
+        unarrived = frame.unarrived[node_id]
+        if entry != node_id:  # a guard: the join rule decides
+            guard = states[entry]
+            if unarrived:
+                frame.deferred.add(position)
+                session.visit(guard, "not_arrived", frame.path)
+                position += 1
+                continue
+            if not frame.arrived[node_id]:
+                session.visit(guard, "not_arrived", frame.path)
+                skip(session, frame, node_id, "dead_path")
+                position += 1
+                continue
+            session.visit(guard, "arrived", frame.path)
+        elif unarrived:
+            frame.deferred.add(position)
+            position += 1
+            continue
+        elif position and not frame.arrived[node_id]:
+            skip(session, frame, node_id, "dead_path")
+            position += 1
+            continue
+        token, state = await run_state(session, frame, states[node_id], position)
+        if token is None:  # waiting for an answer, or a container waiting inside
+            position += 1
+            continue
+        session.visit(state, token, frame.path)
+        if token == "failed" and node_id in frame.settled and node_id not in frame.routed:
+            # An unhandled failure is not a transition: its dependents were given up, and
+            # the walk goes on with the next position (docs/semantics.md §7.7).
+            position += 1
+            continue
+        position = _pass_over(session, frame, position, state.target(token))
+
+
+def _pass_over(session: Session, frame: Walk, position: int, target: str) -> int:
+    """Move to `target`'s position, checking that every node passed over is closed."""
+    if target == END_JOURNEY or target == frame.level.after:
+        stop = len(frame.level.order)
+    else:
+        stop = session.journey.states[target].position
+    for skipped in range(position + 1, stop):
+        node_id = frame.level.order[skipped]
+        if node_id in frame.settled:
+            continue
+        if frame.unarrived[node_id] or frame.arrived[node_id]:
+            raise JourneyDivergence(
+                f"transition to {target!r} passes over {node_id!r}, which may still run"
+            )
+        skip(session, frame, node_id, "dead_path")
+    return stop
+
+
+async def run_state(
+    session: Session, frame: Walk, state: State, position: int
+) -> tuple[str | None, State]:
+    """Run a node's state. Returns the outcome token (None when the node is not settled yet:
+    a question waits for its answer, a container waits inside) and the state whose
+    transitions the token selects (a container's finish state)."""
+    node = session.workflow.node(state.node)  # type: ignore[arg-type]
+    if state.role is Role.ENTER:
+        token = await counters.enter(session, frame, node, position)
+        return token, session.journey.states[finish_id(node.id)]
+    if node.type == "input":
+        return ask(session, frame, node, position), state
+    return await actions.run(session, frame, state, node), state
+
+
+def ask(session: Session, frame: Walk, node: Any, position: int) -> str | None:
+    session.emit("started", node.id, 1, frame.path)
+    try:
+        prompt = node.params.prompt.render(frame.scope)
+    except NodeFailure as failure:
+        return fail(session, frame, node.id, failures.node_error(node.id, failure, path=frame.path))
+    frame.waiting.add(node.id)
+    session.questions.append(Question(frame, node.id, position, prompt))
+    return None
+
+
+async def settle(session: Session, frame: Walk) -> None:
+    """After an answer settled a node of `frame`: walk what it put off, and when the walk is
+    over, let its counter move on — up to the top."""
+    current: Walk | None = frame
+    while current is not None:
+        if current.deferred:
+            await walk(session, current, min(current.deferred))
+        if not current.finished or current.counter is None:
+            return
+        counter = current.counter
+        finished = await counters.walk_finished(session, counter, current)
+        if not finished:
+            return
+        current = counter.walk
