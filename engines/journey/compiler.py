@@ -111,14 +111,41 @@ class _LevelCompiler:
         return guard_id(node_id) if self.guarded[index] else node_id
 
     def after_choice(self, index: int, group: int | None) -> str:
-        """Entry of the first node after `index` that the choice made at `index` (its handle
-        group `group`) leaves alive."""
+        """Entry of the first node after `index` that can still run once the node at `index`
+        has settled through its handle group `group`: not on a route that group excludes,
+        and not mutually exclusive with the node itself (it ran, so every choice above it
+        went its way). When that node's every path comes from this one, through the group,
+        its arrival is certain and the transition enters its state directly."""
         choice = self.order[index]
+        mine = self.dominance.get(choice, {})
+        handles = self._group_handles(choice, group)
         for later in range(index + 1, len(self.order)):
-            dominated = self.dominance.get(self.order[later], {}).get(choice)
-            if group is None or dominated is None or dominated == group:
-                return self.entry(later)
+            node_id = self.order[later]
+            theirs = self.dominance.get(node_id, {})
+            dominated = theirs.get(choice)
+            if group is not None and dominated is not None and dominated != group:
+                continue
+            if any(c in theirs and theirs[c] != g for c, g in mine.items()):
+                continue
+            incoming = self.level.incoming[node_id]
+            if (
+                handles
+                and incoming
+                and all(e.source == choice and e.handle in handles for e in incoming)
+            ):
+                return node_id
+            return self.entry(later)
         return self.after
+
+    def _group_handles(self, node_id: str, group: int | None) -> frozenset[str]:
+        if group is None:
+            return frozenset()
+        node = self.wf.node(node_id)
+        groups = handle_groups(node, self.level.outgoing[node_id])
+        handles = groups[group]
+        if isinstance(node, RouterNode) and node.params.all_matching and "default" not in handles:
+            return frozenset()  # which routes fire is only known at run time
+        return handles
 
     def group_of(self, node: NodeBase, handles: frozenset[str]) -> int | None:
         groups = handle_groups(node, self.level.outgoing[node.id])
@@ -191,7 +218,7 @@ class _LevelCompiler:
             builders[kind](index, node)
             return
         has_error = self.group_of(node, frozenset(("error",))) is not None
-        following = self.entry(index + 1)
+        following = self.after_choice(index, None)
         if kind == "start":
             state_kind = StateKind.INITIAL if self.container is None else StateKind.TOOL
             self.add(

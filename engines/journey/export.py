@@ -204,13 +204,27 @@ def _mermaid_text(text: str) -> str:
     return re.sub(r"[\"\n;#:]", " ", text).strip()
 
 
+def reachable(journey: Journey) -> set[str]:
+    """States some transition path from the initial state reaches. (The others are join
+    guards the walk only enters when it resumes work it put off for an answer.)"""
+    seen = {journey.initial}
+    todo = [journey.initial]
+    while todo:
+        for transition in journey.states[todo.pop()].transitions:
+            if transition.target not in seen:
+                seen.add(transition.target)
+                todo.append(transition.target)
+    return seen
+
+
 def to_mermaid(journey: Journey) -> str:
-    """The journey as a Mermaid `stateDiagram-v2`."""
+    """The journey as a Mermaid `stateDiagram-v2` (states reached from the initial one)."""
     names: set[str] = set()
+    shown = reachable(journey)
     ids = {sid: _identifier(sid, names) for sid in journey.states if sid != END_JOURNEY}
     lines = ["stateDiagram-v2"]
     for sid, state in journey.states.items():
-        if sid == END_JOURNEY:
+        if sid == END_JOURNEY or sid not in shown:
             continue
         kind = {"chat": "CHAT", "tool": "TOOL", "fork": "FORK", "initial": "INITIAL"}[state.kind]
         lines.append(f'    state "{kind} {_mermaid_text(state.label)}" as {ids[sid]}')
@@ -218,6 +232,8 @@ def to_mermaid(journey: Journey) -> str:
             lines.append(f"    {ids[sid]} : fork")
     lines.append(f"    [*] --> {ids[journey.initial]}")
     for sid, state in journey.states.items():
+        if sid not in shown:
+            continue
         for transition in state.transitions:
             target = "[*]" if transition.target == END_JOURNEY else ids[transition.target]
             label = f" : {_mermaid_text(transition.condition)}" if transition.token else ""

@@ -35,15 +35,16 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
     states = journey.states
     container = frame.level.container
     end = len(order)
+    direct = False  # entered by a transition that targets the node's state itself
     while position < end:
         frame.deferred.discard(position)
         node_id = order[position]
         if node_id in frame.settled or node_id in frame.waiting or node_id in frame.runs:
-            position += 1
+            position, direct = position + 1, False
             continue
         entry = journey.entry(container, position)
         unarrived = frame.unarrived[node_id]
-        if entry != node_id:  # a guard: the join rule decides
+        if entry != node_id and not direct:  # a guard: the join rule decides
             guard = states[entry]
             if unarrived:
                 frame.deferred.add(position)
@@ -58,23 +59,25 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
             session.visit(guard, "arrived", frame.path)
         elif unarrived:
             frame.deferred.add(position)
-            position += 1
+            position, direct = position + 1, False
             continue
         elif position and not frame.arrived[node_id]:
             skip(session, frame, node_id, "dead_path")
-            position += 1
+            position, direct = position + 1, False
             continue
         token, state = await run_state(session, frame, states[node_id], position)
         if token is None:  # waiting for an answer, or a container waiting inside
-            position += 1
+            position, direct = position + 1, False
             continue
         session.visit(state, token, frame.path)
         if token == "failed" and node_id in frame.settled and node_id not in frame.routed:
             # An unhandled failure is not a transition: its dependents were given up, and
             # the walk goes on with the next position (docs/semantics.md §7.7).
-            position += 1
+            position, direct = position + 1, False
             continue
-        position = _pass_over(session, frame, position, state.target(token))
+        target = state.target(token)
+        position = _pass_over(session, frame, position, target)
+        direct = target in states and states[target].role is Role.NODE
 
 
 def _pass_over(session: Session, frame: Walk, position: int, target: str) -> int:
