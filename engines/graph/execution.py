@@ -335,7 +335,7 @@ class Execution:
             self._propagate(frame, plan, ERROR)
         else:
             frame.fail_unhandled(plan.id, error)
-            for node_id in plan.descendants:
+            for node_id in self.plan.descendants(plan.id):
                 if not frame.is_resolved(node_id):
                     frame.skip(node_id)
                     self.emit("skipped", node_id, 0, frame.path, {"reason": "upstream_failed"})

@@ -35,8 +35,6 @@ class NodePlan:
     #: Outgoing edges as (handle, target), in declaration order.
     out: tuple[tuple[str, str], ...]
     has_error_edge: bool
-    #: Level descendants in canonical order (given up when this node fails unhandled).
-    descendants: tuple[str, ...]
     #: Runs as an asyncio task (it may spend clock time or retry with backoff).
     needs_task: bool
     #: The inline handler (None for containers, inputs and task nodes).
@@ -81,13 +79,21 @@ class ExecutionPlan:
                     incoming=incoming[node_id],
                     out=out,
                     has_error_edge=any(handle == "error" for handle, _ in out),
-                    descendants=self.topology.descendants(node_id),
                     needs_task=_needs_task(node),
                     handler=INLINE.get(node.type),
                     compensates=node.compensate is not None,
                 )
         self.nodes = MappingProxyType(nodes)
         self.levels = MappingProxyType(levels)
+        self._descendants: dict[str, tuple[str, ...]] = {}
+
+    def descendants(self, node_id: str) -> tuple[str, ...]:
+        """Level descendants of a node in canonical order (given up when it fails unhandled).
+        Computed when first needed: listing them for every node up front costs O(n^2)."""
+        found = self._descendants.get(node_id)
+        if found is None:
+            found = self._descendants[node_id] = self.topology.descendants(node_id)
+        return found
 
     @property
     def id(self) -> str:

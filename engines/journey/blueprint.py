@@ -26,14 +26,20 @@ class Blueprint:
                 out[node] = tuple((e.handle, e.target) for e in level.outgoing[node])
         self.out = MappingProxyType(out)
         self.incoming = MappingProxyType(incoming)
-        self.descendants = MappingProxyType(
-            {n: self.topology.descendants(n) for n in self.topology.iter_nodes()}
-        )
+        self._descendants: dict[str, tuple[str, ...]] = {}
         self.has_error_port = MappingProxyType(
             {n: any(h == "error" for h, _ in out[n]) for n in out}
         )
         self.position = MappingProxyType(dict(self.topology.index))
         self.exits = MappingProxyType({c: level.exit for c, level in self.topology.levels.items()})
+
+    def descendants(self, node_id: str) -> tuple[str, ...]:
+        """Level descendants of a node (given up when it fails unhandled), computed when
+        first needed: listing them for every node up front costs O(n^2)."""
+        found = self._descendants.get(node_id)
+        if found is None:
+            found = self._descendants[node_id] = self.topology.descendants(node_id)
+        return found
 
     @property
     def id(self) -> str:

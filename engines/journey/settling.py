@@ -61,7 +61,7 @@ def fail(session: Session, frame: Walk, node_id: str, error: NodeError) -> str:
         open_paths(session, frame, node_id, ("error",))
         return "failed"
     frame.settle_failed(node_id, error)
-    for descendant in session.descendants[node_id]:
+    for descendant in session.descendants(node_id):
         if descendant not in frame.settled:
             frame.settle_skipped(descendant)
             session.emit("skipped", descendant, 0, frame.path, {"reason": "upstream_failed"})
