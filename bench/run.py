@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_expressions
 import bench_graph
+import bench_journey
 import bench_validation
 
 
@@ -18,6 +19,8 @@ def main() -> None:
     bench_validation.main([])
     print()
     bench_graph.main([])
+    print()
+    bench_journey.main([])
 
 
 if __name__ == "__main__":

@@ -302,7 +302,7 @@ class _LevelCompiler:
                 node_id,
                 self.container,
                 index,
-                f"{kind} {label}",
+                _tool_label(node, label),
                 tool=tool,
                 transitions=transitions,
             )
@@ -437,6 +437,20 @@ class _LevelCompiler:
                 transitions=transitions,
             )
         )
+
+
+def _tool_label(node: NodeBase, label: str) -> str:
+    """What a tool state does, in words."""
+    if isinstance(node, ToolNode):
+        return f"call {node.params.tool} ({label})"
+    words = {
+        "set": "set variables",
+        "transform": "compute",
+        "wait": "wait",
+        "fail": "fail",
+        "subworkflow": "run the sub-journey",
+    }
+    return f"{words.get(node.type, node.type)} ({label})"
 
 
 def check_transition_rule(states: MappingProxyType[str, State] | dict[str, State]) -> None:

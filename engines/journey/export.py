@@ -201,7 +201,7 @@ def _create(
 
 
 def _mermaid_text(text: str) -> str:
-    return re.sub(r"[\"\n;#:]", " ", text).strip()
+    return re.sub(r"\s+", " ", re.sub(r"[\";#]", "'", text)).strip()
 
 
 def reachable(journey: Journey) -> set[str]:
