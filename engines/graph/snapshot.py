@@ -183,6 +183,13 @@ class _Decoder:
                 )
         if _path(doc.path) != frame.path:
             raise SnapshotInvalid(f"snapshot frame path {doc.path} is not {list(frame.path)}")
+        running = set(doc.waiting) | {run.node for run in doc.runs}
+        both = sorted(running & set(doc.view))
+        if both:
+            raise SnapshotInvalid(
+                f"snapshot frame {list(frame.path)} has {', '.join(both)} both resolved and "
+                "still running"
+            )
         frame.remaining.update(doc.remaining)
         frame.fired.update(doc.fired)
         frame.view.update({n: state.model_dump() for n, state in doc.view.items()})
@@ -203,6 +210,15 @@ class _Decoder:
 
     def run(self, frame: Frame, plan: Any, doc: LoopDoc | ParallelDoc) -> ContainerRun:
         level = self.plan.levels[plan.id]
+        params = plan.node.params
+        if (
+            (params.mode != doc.mode)
+            if isinstance(doc, LoopDoc)
+            else ((params.mode == "collection") != (doc.items is not None))
+        ):
+            raise SnapshotInvalid(
+                f"snapshot run of {plan.id!r} does not match its {doc.kind} (mode {params.mode!r})"
+            )
         if isinstance(doc, LoopDoc):
             loop = LoopRun(
                 plan,
@@ -315,6 +331,15 @@ def decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
                 "waiting in that frame"
             )
         state.pending.append(Pending(frame, node, item.prompt))
+    asked = [(p.frame.path, p.node.id) for p in state.pending]
+    waiting = {(path, node) for path, frame in decoder.frames.items() for node in frame.waiting}
+    twice = sorted({node for key in asked if asked.count(key) > 1 for _, node in [key]})
+    unasked = sorted(node for _, node in waiting - set(asked))
+    if twice or unasked:
+        raise SnapshotInvalid(
+            f"snapshot pending inputs do not match the inputs its frames wait on "
+            f"({', '.join(twice + unasked)}): each waiting input is pending exactly once"
+        )
     events: list[Any] = []
     for event in doc.events:
         if isinstance(event, TraceEvent):

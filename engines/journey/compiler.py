@@ -341,12 +341,17 @@ class _LevelCompiler:
             texts = " or ".join(sentence(r.when) for r in routes)
             transitions.append(Transition(self.after_choice(index, group), "matched", texts))
         else:
+            earlier: list[str] = []
             for route in routes:
                 group = self.group_of(node, frozenset((route.name,)))
+                text = sentence(route.when)
+                # The first matching route wins: a later one holds only if none before did.
+                condition = ", and ".join(
+                    [text, *(f"it is not the case that {e}" for e in earlier)]
+                )
+                earlier.append(text)
                 transitions.append(
-                    Transition(
-                        self.after_choice(index, group), f"route:{route.name}", sentence(route.when)
-                    )
+                    Transition(self.after_choice(index, group), f"route:{route.name}", condition)
                 )
         default = self.group_of(node, frozenset(("default",)))
         transitions.append(

@@ -67,11 +67,11 @@ def _words(node: jn.Node) -> str:
             f"{_words(node.ops[0].expr)}"
         )
     if isinstance(node, jn.And):
-        return f"{_words(node.left)} and {_words(node.right)}"
+        return f"{_claim(node.left)} and {_claim(node.right)}"
     if isinstance(node, jn.Or):
-        return f"{_words(node.left)} or {_words(node.right)}"
+        return f"{_claim(node.left)} or {_claim(node.right)}"
     if isinstance(node, jn.Not):
-        return f"not ({_words(node.node)})"
+        return f"it is not the case that {_claim(node.node)}"
     if isinstance(node, jn.Test) and node.name == "defined":
         return f"{_words(node.node)} is given"
     if isinstance(node, jn.Filter) and node.name == "length" and node.node is not None:
@@ -79,6 +79,12 @@ def _words(node: jn.Node) -> str:
     if isinstance(node, (jn.List, jn.Tuple)):
         return "[" + ", ".join(_words(item) for item in node.items) + "]"
     raise ValueError("no words for this expression")
+
+
+def _claim(node: jn.Node) -> str:
+    """A node read as a statement: a bare value is a truth test."""
+    words = _words(node)
+    return f"{words} is true" if _path(node) is not None else words
 
 
 def sentence(expression: Expression) -> str:
@@ -89,9 +95,6 @@ def sentence(expression: Expression) -> str:
         source = source[2:-2].strip()
     try:
         tree = Parser(ENV, source, state="variable").parse_expression()
-        words = _words(tree)
+        return _claim(tree)
     except (ValueError, TemplateSyntaxError):
         return f"`{source}` holds"
-    if _path(tree) is not None:
-        return f"{words} is true"
-    return words

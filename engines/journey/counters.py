@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from engines import failures
 from engines.errors import NodeFailure
 from engines.journey import walker
-from engines.journey.compiler import next_id, test_id
+from engines.journey.compiler import finish_id, next_id, test_id
 from engines.journey.settling import complete, fail
 from engines.journey.state import DONE, BranchCounter, Counter, LoopCounter, Walk
 from engines.model.nodes import LoopNode, NodeBase, ParallelNode
@@ -222,4 +222,7 @@ async def walk_finished(session: Session, counter: Counter, child: Walk) -> bool
         index = child.path[-1][1]
         _record_branch(session, counter, index, child)
         token = await _advance_branches(session, counter)
-    return token is not None
+    if token is None:
+        return False
+    session.visit(session.journey.states[finish_id(counter.node)], token, counter.walk.path)
+    return True

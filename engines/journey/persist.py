@@ -303,6 +303,14 @@ class _Loader:
                 )
         if _path(doc.path) != walk.path or any(p >= len(walk.level.order) for p in doc.deferred):
             raise SnapshotInvalid(f"saved session walk {doc.path} does not fit its level")
+        both = sorted(
+            set(doc.waiting) & set(doc.settled) | {c.node for c in doc.counters} & set(doc.settled)
+        )
+        if both:
+            raise SnapshotInvalid(
+                f"saved session walk {doc.path} has {', '.join(both)} both "
+                "settled and still running"
+            )
         walk.unarrived.update(doc.unarrived)
         walk.arrived.update(doc.arrived)
         walk.settled.update({n: s.model_dump() for n, s in doc.settled.items()})
@@ -328,6 +336,16 @@ class _Loader:
         position = self.blueprint.position[doc.node]
         from engines.journey.counters import open_walk
 
+        params = node.params  # type: ignore[attr-defined]
+        if (
+            params.mode != doc.mode
+            if isinstance(doc, LoopDoc)
+            else ((params.mode == "collection") != (doc.items is not None))
+        ):
+            raise SnapshotInvalid(
+                f"saved session counter of {doc.node!r} does not match its "
+                f"{doc.kind} (mode {params.mode!r})"
+            )
         if isinstance(doc, LoopDoc):
             loop = LoopCounter(
                 doc.node,
@@ -458,6 +476,16 @@ def load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
                 "input waiting in that walk"
             )
         session.questions.append(Question(walk, q.node, q.position, q.prompt))
+    asked = [(q.walk.path, q.node) for q in session.questions]
+    waiting = {(path, node) for path, walk in loader.walks.items() for node in walk.waiting}
+    twice = sorted({node for key in asked if asked.count(key) > 1 for _, node in [key]})
+    unasked = sorted(node for _, node in waiting - set(asked))
+    if twice or unasked:
+        names = ", ".join(twice + unasked)
+        raise SnapshotInvalid(
+            f"saved session questions do not match the inputs its walks wait "
+            f"on ({names}): each waiting input has exactly one question"
+        )
     session.elapsed = float(doc.elapsed)
     session.status = RunStatus.PAUSED
     return session
