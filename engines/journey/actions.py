@@ -37,34 +37,43 @@ if TYPE_CHECKING:
 
 async def run(session: Session, frame: Walk, state: State, node: NodeBase) -> str:
     """Run the node state `state` and return its outcome token."""
-    if isinstance(node, (ToolNode, WaitNode, SubworkflowNode)) or (
-        node.retry is not None and node.retry.max_attempts > 1
-    ):
+    if node.id in session.timed:
         return await _timed_node(session, frame, state, node)
     session.emit("started", node.id, 1, frame.path)
-    scope = frame.scope
     try:
-        if isinstance(node, SetNode):
-            values = {name: t.render(scope) for name, t in node.params.values.items()}
-            session.vars.update(values)
-            return complete(session, frame, node.id, values, 1)
-        if isinstance(node, TransformNode):
-            return complete(session, frame, node.id, node.params.value.render(scope), 1)
-        if isinstance(node, EndNode):
-            outputs = {name: t.render(scope) for name, t in node.params.outputs.items()}
-            session.say(f"Outputs of {node.name or node.id}: {session.show(outputs)}", node.id)
-            return complete(session, frame, node.id, outputs, 1, ())
-        if isinstance(node, ConditionNode):
-            verdict = node.params.expression.test(scope)
-            handle = "true" if verdict else "false"
-            return complete(session, frame, node.id, verdict, 1, (handle,), handle)
-        if isinstance(node, RouterNode):
-            return _route(session, frame, node, scope)
-        if isinstance(node, FailNode):
-            raise _fail_failure(node, scope)
-        return complete(session, frame, node.id, scope["inputs"], 1)  # start
+        return _QUICK[node.type](session, frame, node, frame.scope)
     except NodeFailure as failure:
         return fail(session, frame, node.id, failures.node_error(node.id, failure, path=frame.path))
+
+
+def _start(session: Session, frame: Walk, node: Any, scope: Any) -> str:
+    return complete(session, frame, node.id, scope["inputs"], 1)
+
+
+def _set(session: Session, frame: Walk, node: SetNode, scope: Any) -> str:
+    values = {name: t.render(scope) for name, t in node.params.values.items()}
+    session.vars.update(values)
+    return complete(session, frame, node.id, values, 1)
+
+
+def _transform(session: Session, frame: Walk, node: TransformNode, scope: Any) -> str:
+    return complete(session, frame, node.id, node.params.value.render(scope), 1)
+
+
+def _end(session: Session, frame: Walk, node: EndNode, scope: Any) -> str:
+    outputs = {name: t.render(scope) for name, t in node.params.outputs.items()}
+    session.say(f"Outputs of {node.name or node.id}: {session.show(outputs)}", node.id)
+    return complete(session, frame, node.id, outputs, 1, ())
+
+
+def _condition(session: Session, frame: Walk, node: ConditionNode, scope: Any) -> str:
+    verdict = node.params.expression.test(scope)
+    handle = "true" if verdict else "false"
+    return complete(session, frame, node.id, verdict, 1, (handle,), handle)
+
+
+def _fail_now(session: Session, frame: Walk, node: FailNode, scope: Any) -> str:
+    raise _fail_failure(node, scope)
 
 
 def _route(session: Session, frame: Walk, node: RouterNode, scope: Any) -> str:
@@ -79,6 +88,17 @@ def _route(session: Session, frame: Walk, node: RouterNode, scope: Any) -> str:
         return complete(session, frame, node.id, output, 1, ("default",), "default")
     token = "matched" if node.params.all_matching else f"route:{matched[0]}"
     return complete(session, frame, node.id, output, 1, tuple(matched), token)
+
+
+_QUICK: dict[str, Callable[[Session, Walk, Any, Any], str]] = {
+    "start": _start,
+    "set": _set,
+    "transform": _transform,
+    "end": _end,
+    "condition": _condition,
+    "router": _route,
+    "fail": _fail_now,
+}
 
 
 def _fail_failure(node: FailNode, scope: Any) -> NodeFailure:

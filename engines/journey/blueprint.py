@@ -31,6 +31,13 @@ class Blueprint:
             {n: any(h == "error" for h, _ in out[n]) for n in out}
         )
         self.position = MappingProxyType(dict(self.topology.index))
+        #: Nodes whose state spends clock time or may repeat (run with timeouts and retries).
+        self.timed = frozenset(
+            n.id
+            for n in self.workflow.nodes
+            if n.type in ("tool", "wait", "subworkflow")
+            or (n.retry is not None and n.retry.max_attempts > 1)
+        )
         self.exits = MappingProxyType({c: level.exit for c, level in self.topology.levels.items()})
 
     def descendants(self, node_id: str) -> tuple[str, ...]:

@@ -104,7 +104,7 @@ def open_walk(session: Session, counter: Counter, index: int) -> Walk:
 def _test_loop(session: Session, counter: LoopCounter, finished: int | None) -> bool:
     """The loop's test fork: does iteration `index` run? Raises LOOP_LIMIT."""
     index = 0 if finished is None else finished + 1
-    node = session.workflow.node(counter.node)
+    node = session.nodes[counter.node]
     assert isinstance(node, LoopNode)
     if counter.mode in ("for", "forEach"):
         total = counter.count if counter.mode == "for" else len(counter.items or ())

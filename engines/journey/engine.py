@@ -42,6 +42,12 @@ class JourneyEngine:
         self, workflow: WorkflowLike, registry: WorkflowRegistry | None = None
     ) -> Blueprint:
         """The cached compiled journey of `workflow` (compiled on first use)."""
+        if isinstance(workflow, ValidatedWorkflow) and registry is None:
+            alone = (workflow.content_hash, workflow.content_hash)
+            cached = self._blueprints.get(alone)
+            if cached is not None:
+                self._blueprints.move_to_end(alone)
+                return cached
         validated, registry = _resolve(workflow, registry, self.tools)
         key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
         blueprint = self._blueprints.get(key)

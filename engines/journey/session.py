@@ -75,6 +75,8 @@ class Session:
         self.has_error_port = blueprint.has_error_port
         self.position = blueprint.position
         self.exits = blueprint.exits
+        self.timed = blueprint.timed
+        self.nodes = blueprint.workflow.node_map
         self.tools = engine.tools
         self.clock = engine.clock
         self.id = session_id
@@ -172,7 +174,8 @@ class Session:
         detail: dict[str, Any] | None = None,
     ) -> None:
         events = self.events
-        event = _trusted(len(events), kind, node, attempt, path, self.now(), detail)
+        time = self.clock.now() - self._t0
+        event = _trusted(len(events), kind, node, attempt, path, time, detail)
         events.append(event)
         if self._forward is not None:
             self._forward(event)

@@ -39,7 +39,7 @@ def complete(
 ) -> str:
     frame.settle_done(node_id, output)
     session.emit("completed", node_id, attempt, frame.path)
-    node = session.workflow.node(node_id)
+    node = session.nodes[node_id]
     if node.compensate is not None:
         session.remember_undo(frame, node, attempt)
     open_paths(session, frame, node_id, handles)

@@ -104,7 +104,7 @@ async def run_state(
     """Run a node's state. Returns the outcome token (None when the node is not settled yet:
     a question waits for its answer, a container waits inside) and the state whose
     transitions the token selects (a container's finish state)."""
-    node = session.workflow.node(state.node)  # type: ignore[arg-type]
+    node = session.nodes[state.node]  # type: ignore[index]
     if state.role is Role.ENTER:
         token = await counters.enter(session, frame, node, position)
         return token, session.journey.states[finish_id(node.id)]
