@@ -18,7 +18,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from bench_graph import chain, fan_out, loop, our_runner
+from bench_graph import chain, fan_out, loop, our_runner, per_node_seconds
 
 from engines.clock import VirtualClock
 from engines.journey import JourneyEngine
@@ -48,16 +48,6 @@ def sample(run: Callable[[], tuple[int, int]], min_seconds: float = 0.05) -> tup
         elapsed = time.perf_counter() - start
         if elapsed >= min_seconds:
             return elapsed / nodes, elapsed / states
-
-
-def graph_sample(run: Callable[[], int], min_seconds: float = 0.05) -> float:
-    nodes = 0
-    start = time.perf_counter()
-    while True:
-        nodes += run()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds:
-            return elapsed / nodes
 
 
 def compile_seconds(nodes: int, repeat: int) -> float:
@@ -92,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
             node_s, state_s = sample(journey)
             per_node.append(node_s)
             per_state.append(state_s)
-            graph_node.append(graph_sample(graph))
+            graph_node.append(per_node_seconds(graph))
         j, s, g = (statistics.median(x) for x in (per_node, per_state, graph_node))
         print(
             f"{label:<24}{1 / s:>10,.0f} states/s; {j * 1e6:.1f} us/node vs graph "

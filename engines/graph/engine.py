@@ -8,16 +8,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engines.clock import Clock, RealClock
-from engines.errors import ExpressionError, SetupError
-from engines.expressions import as_json
+from engines.entry import WorkflowLike, check_inputs, resolve_workflow
+from engines.errors import SetupError
 from engines.graph.execution import Execution
 from engines.graph.plan import ExecutionPlan
 from engines.graph.state import RunState
-from engines.model import ValidatedWorkflow, WorkflowRegistry, validate_workflow
+from engines.model import ValidatedWorkflow, WorkflowRegistry
 from engines.result import IterationPath, RunResult
 from engines.tools import ToolRegistry, builtin_registry
 
-WorkflowLike = ValidatedWorkflow | WorkflowRegistry | Mapping[str, Any]
 #: Test hook: seconds to wait on the clock before a node execution starts.
 DelayHook = Callable[[str, IterationPath], float]
 
@@ -64,7 +63,7 @@ class GraphEngine:
             if plan is not None:
                 self._plans.move_to_end(key)
                 return plan
-        validated, registry = _resolve(workflow, registry, self.tools)
+        validated, registry = resolve_workflow(workflow, registry, self.tools, "graph")
         key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
         plan = self._plans.get(key)
         if plan is None:
@@ -89,7 +88,7 @@ class GraphEngine:
     ) -> Execution:
         """A new execution, not yet run: `await execution.run()` runs its first turn."""
         plan = self.plan(workflow, registry)
-        data = _inputs(inputs)
+        data = check_inputs(inputs)
         state = RunState(inputs=data, vars={}, env=self.env)
         return Execution(
             self, plan, state, execution_id=execution_id or uuid.uuid4().hex, depth=depth
@@ -117,34 +116,3 @@ class GraphEngine:
         """Run one turn synchronously on this engine's clock."""
         execution = self.start(workflow, inputs, registry=registry)
         return self.clock.run(execution.run)
-
-
-def _resolve(
-    workflow: WorkflowLike, registry: WorkflowRegistry | None, tools: ToolRegistry
-) -> tuple[ValidatedWorkflow, WorkflowRegistry]:
-    if isinstance(workflow, WorkflowRegistry):
-        return workflow.main, workflow
-    if isinstance(workflow, Mapping):
-        workflow = validate_workflow(workflow)
-    if not isinstance(workflow, ValidatedWorkflow):
-        raise SetupError(
-            "the graph engine runs a validated workflow, a workflow registry or a workflow "
-            f"document, not {type(workflow).__name__}"
-        )
-    if registry is None:
-        registry = WorkflowRegistry([workflow], tools=tools)
-    elif workflow.id not in registry or registry[workflow.id].content_hash != workflow.content_hash:
-        raise SetupError(f"workflow {workflow.id!r} is not the one in the given registry")
-    return workflow, registry
-
-
-def _inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
-    if inputs is None:
-        return {}
-    if not isinstance(inputs, Mapping):
-        raise SetupError(f"inputs must be a mapping, not {type(inputs).__name__}")
-    try:
-        data = as_json(dict(inputs))
-    except ExpressionError as exc:
-        raise SetupError(f"inputs are not JSON data: {exc.message}") from None
-    return data

@@ -8,15 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from engines.clock import Clock, RealClock
-from engines.errors import ExpressionError, SetupError
-from engines.expressions import as_json
+from engines.entry import WorkflowLike, check_inputs, resolve_workflow
 from engines.journey.blueprint import Blueprint
 from engines.journey.model import Journey
 from engines.journey.session import JourneyResult, Session
-from engines.model import ValidatedWorkflow, WorkflowRegistry, validate_workflow
+from engines.model import ValidatedWorkflow, WorkflowRegistry
 from engines.tools import ToolRegistry, builtin_registry
-
-WorkflowLike = ValidatedWorkflow | WorkflowRegistry | Mapping[str, Any]
 
 
 class JourneyEngine:
@@ -48,7 +45,7 @@ class JourneyEngine:
             if cached is not None:
                 self._blueprints.move_to_end(alone)
                 return cached
-        validated, registry = _resolve(workflow, registry, self.tools)
+        validated, registry = resolve_workflow(workflow, registry, self.tools, "journey")
         key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
         blueprint = self._blueprints.get(key)
         if blueprint is None:
@@ -77,7 +74,7 @@ class JourneyEngine:
         return Session(
             self,
             self.blueprint(workflow, registry),
-            _inputs(inputs),
+            check_inputs(inputs),
             session_id=session_id or uuid.uuid4().hex,
             depth=depth,
         )
@@ -104,33 +101,3 @@ class JourneyEngine:
         """Run the first turn synchronously on this engine's clock."""
         session = self.start_session(workflow, inputs, registry=registry)
         return self.clock.run(session.start)
-
-
-def _resolve(
-    workflow: WorkflowLike, registry: WorkflowRegistry | None, tools: ToolRegistry
-) -> tuple[ValidatedWorkflow, WorkflowRegistry]:
-    if isinstance(workflow, WorkflowRegistry):
-        return workflow.main, workflow
-    if isinstance(workflow, Mapping):
-        workflow = validate_workflow(workflow)
-    if not isinstance(workflow, ValidatedWorkflow):
-        raise SetupError(
-            "the journey engine runs a validated workflow, a workflow registry or a workflow "
-            f"document, not {type(workflow).__name__}"
-        )
-    if registry is None:
-        return workflow, WorkflowRegistry([workflow], tools=tools)
-    if workflow.id not in registry or registry[workflow.id].content_hash != workflow.content_hash:
-        raise SetupError(f"workflow {workflow.id!r} is not the one in the given registry")
-    return workflow, registry
-
-
-def _inputs(inputs: Mapping[str, Any] | None) -> dict[str, Any]:
-    if inputs is None:
-        return {}
-    if not isinstance(inputs, Mapping):
-        raise SetupError(f"inputs must be a mapping, not {type(inputs).__name__}")
-    try:
-        return as_json(dict(inputs))
-    except ExpressionError as exc:
-        raise SetupError(f"inputs are not JSON data: {exc.message}") from None
