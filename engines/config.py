@@ -96,7 +96,10 @@ def load_config(start: str | Path | None = None, *, path: str | Path | None = No
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: [tool.compat] must be a table")
         for key, value in data.items():
-            merged[key] = value
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}  # tables merge key by key
+            else:
+                merged[key] = value
         try:
             EngineConfig.model_validate({**merged, "root": root})
         except ValidationError as exc:

@@ -1,0 +1,206 @@
+"""Traces compared as partial orders.
+
+Both traces are reduced to node-level steps `(node, iteration path, attempt, kind)`. They
+must hold the same multiset of steps; each node execution's own steps must come in the same
+order; and every order the workflow imposes must be the same in both: a node's predecessors
+settle before it starts, a container starts before and finishes after its body, a loop's
+iterations follow one another, and compensations run in the same sequence. Steps the workflow
+leaves unordered (concurrent branches, parallel branches) may interleave in any way — legal
+concurrency is never a difference; a missing, extra or reordered step always is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from compat.compare.model import Difference, DimensionResult, Severity
+from engines.model import ValidatedWorkflow
+from engines.result import IterationPath, TraceEvent
+
+Step = tuple[str, IterationPath, int, str]
+Execution = tuple[str, IterationPath]
+_TERMINAL = ("completed", "failed", "skipped", "deduplicated")
+
+
+def _label(step: Step) -> str:
+    node, path, attempt, kind = step
+    where = "".join(f"[{c}#{i}]" for c, i in path)
+    return f"trace.{node}{where}.{kind}#{attempt}"
+
+
+def _execution_label(execution: Execution) -> str:
+    node, path = execution
+    return node + "".join(f"[{c}#{i}]" for c, i in path)
+
+
+class _Positions:
+    """Where each execution's steps are in one trace."""
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self.first: dict[Execution, int] = {}
+        self.last: dict[Execution, int] = {}
+        self.start: dict[Execution, int] = {}
+        self.end: dict[Execution, int] = {}
+        self.sequence: dict[Execution, list[tuple[int, str]]] = defaultdict(list)
+        self.compensations: list[Execution] = []
+        for position, (node, path, attempt, kind) in enumerate(steps):
+            execution = (node, path)
+            if kind == "compensated":
+                self.compensations.append(execution)
+                continue
+            self.sequence[execution].append((attempt, kind))
+            self.first.setdefault(execution, position)
+            self.last[execution] = position
+            if kind == "started":
+                self.start.setdefault(execution, position)
+            if kind in _TERMINAL:
+                self.end[execution] = position
+
+
+Constraint = tuple[str, tuple[Execution, ...], tuple[Execution, ...], str]
+
+
+def _constraints(workflow: ValidatedWorkflow, executions: set[Execution]) -> list[Constraint]:
+    """Orders the workflow imposes, as (kind, before, after, label): `edge` — the `before`
+    execution settles before the `after` one starts; `body` — a container starts before its
+    iteration's or branch's steps and ends after them; `iteration` — a loop iteration's steps
+    all come before the next one's."""
+    topology = workflow.topology
+    wf = workflow.workflow
+    out: list[Constraint] = []
+    groups: dict[tuple[Execution, int], list[Execution]] = defaultdict(list)
+    for node, path in executions:
+        in_main = node in topology.level_of and all(
+            c in topology.level_of and wf.node(c).type in ("loop", "parallel") for c, _ in path
+        )
+        if in_main:
+            for edge in topology.level(node).incoming.get(node, ()):
+                if (edge.source, path) in executions:
+                    out.append(
+                        (
+                            "edge",
+                            ((edge.source, path),),
+                            ((node, path),),
+                            _execution_label((node, path)),
+                        )
+                    )
+        if path:
+            container, index = path[-1]
+            groups[((container, path[:-1]), index)].append((node, path))
+    for (owner, index), members in groups.items():
+        if owner in executions:
+            out.append(("body", (owner,), tuple(members), _execution_label(owner)))
+        container = owner[0]
+        following = groups.get((owner, index + 1))
+        if following and container in topology.level_of and wf.node(container).type == "loop":
+            out.append(
+                (
+                    "iteration",
+                    tuple(members),
+                    tuple(following),
+                    f"{_execution_label(owner)} iteration {index + 1}",
+                )
+            )
+    return out
+
+
+def compare_traces(
+    primary: Sequence[TraceEvent],
+    shadow: Sequence[TraceEvent],
+    workflow: ValidatedWorkflow | None,
+    *,
+    weight: float,
+) -> DimensionResult:
+    left = [e.step() for e in primary]
+    right = [e.step() for e in shadow]
+    counts_left, counts_right = Counter(left), Counter(right)
+    differences: list[Difference] = []
+    for step, count in sorted((counts_left - counts_right).items(), key=lambda i: _label(i[0])):
+        differences.append(
+            Difference(
+                dimension="trace",
+                path=_label(step),
+                primary=count,
+                shadow=counts_right[step],
+                kind="missing_step",
+                severity=Severity.HIGH,
+                note=f"{_label(step)} is in the primary's trace, not the shadow's",
+            )
+        )
+    for step, count in sorted((counts_right - counts_left).items(), key=lambda i: _label(i[0])):
+        differences.append(
+            Difference(
+                dimension="trace",
+                path=_label(step),
+                primary=counts_left[step],
+                shadow=count,
+                kind="extra_step",
+                severity=Severity.HIGH,
+                note=f"{_label(step)} is in the shadow's trace, not the primary's",
+            )
+        )
+    p, s = _Positions(left), _Positions(right)
+    shared = set(p.sequence) & set(s.sequence)
+    for execution in sorted(shared, key=_execution_label):
+        a, b = p.sequence[execution], s.sequence[execution]
+        if Counter(a) == Counter(b) and a != b:
+            differences.append(
+                _reordered(
+                    f"trace.{_execution_label(execution)}",
+                    a,
+                    b,
+                    f"{_execution_label(execution)}'s own steps come in another order",
+                )
+            )
+    if workflow is not None:
+        for kind, before, after, label in _constraints(workflow, shared):
+            if _holds(p, kind, before, after) != _holds(s, kind, before, after):
+                differences.append(
+                    _reordered(
+                        f"trace.{label}",
+                        [_execution_label(e) for e in before],
+                        [_execution_label(e) for e in after],
+                        f"the workflow orders these steps ({kind}) but the traces order them "
+                        "differently",
+                    )
+                )
+    if p.compensations != s.compensations and Counter(p.compensations) == Counter(s.compensations):
+        differences.append(
+            _reordered(
+                "trace.compensations",
+                [_execution_label(e) for e in p.compensations],
+                [_execution_label(e) for e in s.compensations],
+                "compensations ran in another order",
+            )
+        )
+    total = len(counts_left | counts_right) or 1
+    score = max(0.0, 1.0 - len(differences) / total)
+    return DimensionResult(name="trace", score=score, weight=weight, differences=tuple(differences))
+
+
+def _holds(
+    positions: _Positions, kind: str, before: tuple[Execution, ...], after: tuple[Execution, ...]
+) -> bool:
+    firsts = [positions.first[e] for e in after if e in positions.first]
+    lasts = [positions.last[e] for e in after if e in positions.last]
+    if not firsts:
+        return True
+    if kind == "body":
+        start, end = positions.start.get(before[0]), positions.end.get(before[0])
+        return (start is None or start < min(firsts)) and (end is None or max(lasts) < end)
+    ends = [positions.last[e] for e in before if e in positions.last]
+    return not ends or max(ends) < min(firsts)
+
+
+def _reordered(path: str, primary: Any, shadow: Any, note: str) -> Difference:
+    return Difference(
+        dimension="trace",
+        path=path,
+        primary=primary,
+        shadow=shadow,
+        kind="reordered",
+        severity=Severity.MEDIUM,
+        note=note,
+    )

@@ -1,0 +1,208 @@
+"""Engines the harness can run, and running them safely.
+
+An engine is anything with `name` and `run_case(registry, inputs, conversation, tools=...)`
+returning a `RunResult` (or its JSON form): the graph and journey engines through their
+adapters here, or a user engine named as `module:attr` — so the harness also serves a team
+comparing an old and a new version of one engine. A run is guarded: an engine that raises is
+a `crashed` run, one that does not return within the timeout a `timed_out` one, and a result
+that is not a `RunResult` a crash too; none of them ever crashes the harness.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from engines.clock import VirtualClock
+from engines.errors import SetupError
+from engines.graph import GraphEngine
+from engines.graph.driver import run_conversation as graph_conversation
+from engines.journey import JourneyEngine
+from engines.journey.driver import run_conversation as journey_conversation
+from engines.model import WorkflowRegistry
+from engines.result import RunResult
+from engines.tools import ToolRegistry, builtin_registry
+
+
+@runtime_checkable
+class Engine(Protocol):
+    name: str
+
+    def run_case(
+        self,
+        registry: WorkflowRegistry,
+        inputs: Mapping[str, Any],
+        conversation: Sequence[Any],
+        *,
+        tools: ToolRegistry | None = None,
+    ) -> RunResult | Mapping[str, Any]: ...
+
+
+class GraphAdapter:
+    """The graph engine on a fresh virtual clock per run."""
+
+    name = "graph"
+
+    def __init__(self, tools: ToolRegistry | None = None, env: Mapping[str, str] | None = None):
+        self.tools = tools or builtin_registry()
+        self.env = dict(env or {})
+
+    def engine(self, tools: ToolRegistry | None = None) -> GraphEngine:
+        return GraphEngine(tools=tools or self.tools, clock=VirtualClock(), env=self.env)
+
+    def run_case(
+        self,
+        registry: WorkflowRegistry,
+        inputs: Mapping[str, Any],
+        conversation: Sequence[Any],
+        *,
+        tools: ToolRegistry | None = None,
+    ) -> RunResult:
+        return graph_conversation(
+            self.engine(tools), registry, dict(inputs), list(conversation), roundtrip=False
+        )
+
+
+class JourneyAdapter:
+    """The journey engine on a fresh virtual clock per run."""
+
+    name = "journey"
+
+    def __init__(self, tools: ToolRegistry | None = None, env: Mapping[str, str] | None = None):
+        self.tools = tools or builtin_registry()
+        self.env = dict(env or {})
+
+    def engine(self, tools: ToolRegistry | None = None) -> JourneyEngine:
+        return JourneyEngine(tools=tools or self.tools, clock=VirtualClock(), env=self.env)
+
+    def run_case(
+        self,
+        registry: WorkflowRegistry,
+        inputs: Mapping[str, Any],
+        conversation: Sequence[Any],
+        *,
+        tools: ToolRegistry | None = None,
+    ) -> RunResult:
+        return journey_conversation(
+            self.engine(tools), registry, dict(inputs), list(conversation), roundtrip=False
+        )
+
+
+BUILTIN_ENGINES = {"graph": GraphAdapter, "journey": JourneyAdapter}
+
+
+def load_engine(
+    spec: str, *, tools: ToolRegistry | None = None, env: Mapping[str, str] | None = None
+) -> Engine:
+    """`graph`, `journey`, or `module:attr` naming an engine object, class or factory."""
+    if spec in BUILTIN_ENGINES:
+        return BUILTIN_ENGINES[spec](tools, env)  # type: ignore[no-any-return]
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise SetupError(f"engine {spec!r}: expected graph, journey or module:attr")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise SetupError(
+            f"engine {spec!r}: cannot import {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from None
+    target = getattr(module, attr, None)
+    if target is None:
+        raise SetupError(f"engine {spec!r}: {module_name!r} has no {attr!r}")
+    engine = (
+        target()
+        if isinstance(target, type) or (callable(target) and not hasattr(target, "run_case"))
+        else target
+    )
+    if not hasattr(engine, "run_case"):
+        raise SetupError(f"engine {spec!r} has no run_case(registry, inputs, conversation)")
+    if not getattr(engine, "name", None):
+        try:
+            engine.name = spec
+        except AttributeError:
+            raise SetupError(f"engine {spec!r} has no name") from None
+    return engine  # type: ignore[no-any-return]
+
+
+class EngineRun(BaseModel):
+    """One engine's run of one case, as the harness saw it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    engine: str
+    #: The result's status, or the harness's verdict: `crashed`, `timed_out`.
+    status: str
+    result: RunResult | None = None
+    #: What went wrong when there is no result.
+    error: str | None = None
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+
+def run_engine(
+    engine: Engine,
+    registry: WorkflowRegistry,
+    inputs: Mapping[str, Any],
+    conversation: Sequence[Any],
+    *,
+    timeout: float = 60.0,
+    tools: ToolRegistry | None = None,
+) -> EngineRun:
+    """Run one case in a worker thread; never raises for anything the engine does."""
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        cpu = time.thread_time()
+        try:
+            if tools is None:
+                outcome["value"] = engine.run_case(registry, inputs, conversation)
+            else:
+                outcome["value"] = engine.run_case(registry, inputs, conversation, tools=tools)
+        except BaseException as exc:  # the engine's failure is a result, not ours
+            outcome["error"] = exc
+        finally:
+            outcome["cpu"] = time.thread_time() - cpu
+
+    started = time.perf_counter()
+    worker = threading.Thread(target=work, name=f"compat-{engine.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    wall = time.perf_counter() - started
+    name = engine.name
+    if worker.is_alive():
+        return EngineRun(
+            engine=name,
+            status="timed_out",
+            wall_seconds=wall,
+            error=f"no result within {timeout:g} s",
+        )
+    cpu = float(outcome.get("cpu", 0.0))
+    if "error" in outcome:
+        exc = outcome["error"]
+        return EngineRun(
+            engine=name,
+            status="crashed",
+            wall_seconds=wall,
+            cpu_seconds=cpu,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    value = outcome.get("value")
+    try:
+        result = value if isinstance(value, RunResult) else RunResult.model_validate(value)
+    except ValidationError as exc:
+        return EngineRun(
+            engine=name,
+            status="crashed",
+            wall_seconds=wall,
+            cpu_seconds=cpu,
+            error=f"the result is not a RunResult: {exc.error_count()} problems, "
+            f"first: {exc.errors()[0]['msg']}",
+        )
+    return EngineRun(
+        engine=name, status=result.status.value, result=result, wall_seconds=wall, cpu_seconds=cpu
+    )

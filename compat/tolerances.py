@@ -1,0 +1,156 @@
+"""What counts as "the same" when two runs are compared: one pydantic config.
+
+It is read from `[tool.compat.tolerances]` in pyproject.toml, then a `compat.toml`'s
+`[tolerances]`, then a fixture's `tolerances:` — later sources override earlier ones, key by
+key (`weights` merge dimension by dimension; lists replace).
+
+Paths name places in a run's result: `outputs.total`, `context.vars.count`,
+`context.nodes.fetch.items[0]`, `errors`, with `*` for one key or index and `**` for any
+depth (`outputs.items[*].updated_at`, `**.timestamp`); a pattern starting with `re:` is a
+regular expression over the same text (`re:^outputs\\.id_\\d+$`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engines.errors import ConfigError
+from engines.model.problems import problems_from
+
+DIMENSIONS = ("outcome", "outputs", "context", "trace", "errors")
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "outcome": 0.30,
+    "outputs": 0.25,
+    "context": 0.15,
+    "trace": 0.15,
+    "errors": 0.15,
+}
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """`*` one key or index; `**` any number of them; the rest literal."""
+    if pattern.startswith("re:"):
+        return re.compile(pattern[3:])
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**.", i):
+            out.append(r"(?:[^.\[]+\.|\[[^\]]*\]\.?)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(r".*")
+            i += 2
+        elif pattern.startswith("[*]", i):
+            out.append(r"\[[^\]]*\]")
+            i += 3
+        elif pattern[i] == "*":
+            out.append(r"[^.\[]+")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
+class Tolerances(BaseModel):
+    """How strictly two runs are compared, and how the score is weighed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Numbers are equal when |a - b| <= abs_tol or <= rel_tol * max(|a|, |b|).
+    abs_tol: float = Field(default=0.0, ge=0)
+    rel_tol: float = Field(default=0.0, ge=0)
+    #: Report int vs float (2 vs 2.0) as a difference.
+    strict_numeric_types: bool = False
+    #: Paths left out of the comparison (globs or `re:` regexes).
+    ignore_paths: tuple[str, ...] = ()
+    #: Paths whose lists are compared as multisets.
+    unordered_paths: tuple[str, ...] = ()
+    #: Strings compared without regard to case / runs of whitespace.
+    ignore_case: bool = False
+    normalize_whitespace: bool = False
+    #: Compare error messages (normalised) as well as nodes and codes.
+    compare_messages: bool = False
+    #: Foreign error codes mapped onto the shared taxonomy before comparing.
+    error_codes: dict[str, str] = Field(default_factory=dict)
+    #: Dimension weights of the overall score (normalised to sum 1).
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    #: A pair is compatible when no difference is critical and the score is at least this.
+    threshold: float = Field(default=0.95, ge=0, le=1)
+    #: Diffy noise filtering: a field is reported only if its raw differences outnumber its
+    #: noise differences and both thresholds pass.
+    noise_relative_threshold: float = Field(default=0.2, ge=0, le=1)
+    noise_absolute_threshold: float = Field(default=0.03, ge=0, le=1)
+    #: Guards against deepdiff blow-ups on huge values.
+    max_diffs: int = Field(default=1000, ge=1)
+    max_passes: int = Field(default=10_000, ge=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_dimensions(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(DIMENSIONS) - {"replay"})
+        if unknown:
+            raise ValueError(f"unknown dimensions {unknown} (known: {', '.join(DIMENSIONS)})")
+        if any(w < 0 for w in weights.values()) or not any(weights.values()):
+            raise ValueError("weights must be >= 0 and not all zero")
+        return {**DEFAULT_WEIGHTS, **weights}
+
+    @field_validator("ignore_paths", "unordered_paths")
+    @classmethod
+    def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                _glob_regex(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from None
+        return patterns
+
+    @cached_property
+    def _ignored(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(_glob_regex(p) for p in self.ignore_paths)
+
+    @cached_property
+    def _unordered(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(_glob_regex(p) for p in self.unordered_paths)
+
+    def ignored(self, path: str) -> bool:
+        return any(p.match(path) for p in self._ignored)
+
+    def unordered(self, path: str) -> bool:
+        return any(p.match(path) for p in self._unordered)
+
+    def numbers_equal(self, a: float, b: float) -> bool:
+        if a == b:
+            return True
+        return abs(a - b) <= max(self.abs_tol, self.rel_tol * max(abs(a), abs(b)))
+
+    def normalise(self, text: str) -> str:
+        if self.normalize_whitespace:
+            text = " ".join(text.split())
+        if self.ignore_case:
+            text = text.casefold()
+        return text
+
+    def override(self, data: Mapping[str, Any] | None, source: str) -> Tolerances:
+        """These tolerances with `data` laid over them. Raises `ConfigError` naming `source`."""
+        if not data:
+            return self
+        merged = self.model_dump()
+        for key, value in data.items():
+            if key == "weights" and isinstance(value, Mapping):
+                merged["weights"] = {**merged["weights"], **value}
+            else:
+                merged[key] = value
+        try:
+            return Tolerances.model_validate(merged)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"tolerances.{p}" if p.location else p.message for p in problems_from(exc)
+            )
+            raise ConfigError(f"{source}: {problems}") from None
