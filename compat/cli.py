@@ -1,7 +1,8 @@
 """The `compat` command line.
 
-Exit codes: 0 all good, 1 a check found a difference (later commands), 2 bad input (one
+Exit codes: 0 all good, 1 a check found a difference (or a run failed), 2 bad input (one
 readable line per problem, never a traceback), 3 an internal error of compat itself.
+The commands' work lives in `compat.commands`; this module only declares the options.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from compat import commands
 from compat.validation import validate_paths
 from engines.config import load_config
 from engines.errors import CompatError
@@ -89,6 +91,140 @@ def validate(
     if bad:
         typer.echo(f"compat: {bad} of {len(reports)} documents invalid", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+EngineOption = Annotated[str, typer.Option(help="graph, journey, or module:attr.")]
+InputsOption = Annotated[
+    str | None, typer.Option("--inputs", help="Inputs as a JSON object, or @file.json.")
+]
+ConversationOption = Annotated[
+    str | None,
+    typer.Option("--conversation", help="Payloads answering input nodes: a JSON list, or @file."),
+]
+CaseOption = Annotated[
+    str | None, typer.Option("--case", help="For a fixture: the case to run (default: the first).")
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds an engine may take for one case.")
+]
+
+
+@app.command()
+@guarded
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Fixture files or folders of fixtures.")],
+    primary: EngineOption = "graph",
+    shadow: EngineOption = "journey",
+    json_path: Annotated[
+        str | None,
+        typer.Option("--json", help="Write the full report (JSON) to this path; - for stdout."),
+    ] = None,
+    min_score: Annotated[
+        float | None, typer.Option("--min-score", help="Every case needs at least this score.")
+    ] = None,
+    noise_runs: Annotated[
+        int, typer.Option("--noise-runs", help="Extra primary runs to tell noise from change.")
+    ] = 0,
+    replay: Annotated[
+        bool, typer.Option("--replay", help="Replay the primary's tool calls to the shadow.")
+    ] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Cases in parallel processes.")] = 1,
+    timeout: TimeoutOption = 60.0,
+    config: ConfigOption = None,
+) -> None:
+    """Run every case on two engines; exit 0 if all are compatible and correct, 1 if not."""
+    ok = commands.check(
+        paths,
+        primary=primary,
+        shadow=shadow,
+        json_path=json_path,
+        min_score=min_score,
+        noise_runs=noise_runs,
+        replay=replay,
+        workers=workers,
+        timeout=timeout,
+        config=config,
+    )
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def run(
+    target: Annotated[Path, typer.Argument(help="A workflow, ReactFlow file or fixture.")],
+    engine: EngineOption = "graph",
+    inputs: InputsOption = None,
+    conversation: ConversationOption = None,
+    case: CaseOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    timeout: TimeoutOption = 60.0,
+    config: ConfigOption = None,
+) -> None:
+    """Run one engine and show its result; exit 1 if the run failed or crashed."""
+    ok = commands.run(
+        target,
+        engine=engine,
+        inputs=inputs,
+        conversation=conversation,
+        case=case,
+        as_json=as_json,
+        timeout=timeout,
+        config=config,
+    )
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def diff(
+    target: Annotated[Path, typer.Argument(help="A workflow, ReactFlow file or fixture.")],
+    inputs: InputsOption = None,
+    conversation: ConversationOption = None,
+    case: CaseOption = None,
+    primary: EngineOption = "graph",
+    shadow: EngineOption = "journey",
+    timeout: TimeoutOption = 60.0,
+    config: ConfigOption = None,
+) -> None:
+    """Compare two engines on one run, side by side; exit 1 if they are incompatible."""
+    ok = commands.diff(
+        target,
+        inputs=inputs,
+        conversation=conversation,
+        case=case,
+        primary=primary,
+        shadow=shadow,
+        timeout=timeout,
+        config=config,
+    )
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command("export-journey")
+@guarded
+def export_journey(
+    target: Annotated[Path, typer.Argument(help="A workflow, ReactFlow file or fixture.")],
+    format: Annotated[
+        commands.ExportFormat, typer.Option("--format", help="parlant or mermaid.")
+    ] = commands.ExportFormat.MERMAID,
+    workflow: Annotated[
+        str | None,
+        typer.Option("--workflow", help="For a fixture: which of its workflows (default: main)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the journey a workflow compiles to: a Parlant SDK script or a Mermaid diagram."""
+    typer.echo(commands.export_journey(target, format, workflow=workflow, config=config), nl=False)
+
+
+@app.command()
+@guarded
+def schema() -> None:
+    """Print the JSON Schema of `compat check --json` reports."""
+    typer.echo(commands.report_schema_text(), nl=False)
 
 
 def main() -> None:

@@ -11,6 +11,8 @@ that is not a `RunResult` a crash too; none of them ever crashes the harness.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -105,6 +107,9 @@ def load_engine(
     module_name, _, attr = spec.partition(":")
     if not attr:
         raise SetupError(f"engine {spec!r}: expected graph, journey or module:attr")
+    # Engines named on the command line live in the user's project, like tool modules.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engines.config import EngineConfig
 from engines.errors import ConfigError
 from engines.model.problems import problems_from
 
@@ -154,3 +155,9 @@ class Tolerances(BaseModel):
                 f"tolerances.{p}" if p.location else p.message for p in problems_from(exc)
             )
             raise ConfigError(f"{source}: {problems}") from None
+
+
+def configured(config: EngineConfig) -> Tolerances:
+    """The defaults with the project's `[tool.compat.tolerances]` / compat.toml laid over."""
+    where = f"{config.root}: [tool.compat] / compat.toml" if config.root else "configuration"
+    return Tolerances().override(config.tolerances, where)

@@ -1,0 +1,194 @@
+"""What the CLI's commands do, apart from declaring their options (compat/cli.py).
+
+Each returns whether the command succeeded (the CLI maps False to exit 1) and raises one of
+our `SetupError`s on bad input (exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from compat import render
+from compat.adhoc import load_target, target_tolerances
+from compat.check import check_options, run_check
+from compat.compare import compare_runs
+from compat.engines import load_engine, run_engine
+from compat.report import CaseReport, schema_text
+from engines.clock import VirtualClock
+from engines.config import EngineConfig, load_config
+from engines.errors import ConfigError
+from engines.journey import JourneyEngine
+from engines.journey.export import to_mermaid, to_parlant
+from engines.result import RunStatus
+
+
+class ExportFormat(StrEnum):
+    PARLANT = "parlant"
+    MERMAID = "mermaid"
+
+
+def _config(path: Path | None) -> EngineConfig:
+    return load_config(path=path) if path else load_config()
+
+
+def _console() -> Console:
+    """Rich's console; off a terminal (pipes, CI logs) 120 columns unless COLUMNS says."""
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, soft_wrap=False, width=120)
+    return console
+
+
+def check(
+    paths: Sequence[Path],
+    *,
+    primary: str,
+    shadow: str,
+    json_path: str | None,
+    min_score: float | None,
+    noise_runs: int,
+    replay: bool,
+    workers: int,
+    timeout: float,
+    config: Path | None,
+) -> bool:
+    options = check_options(
+        primary=primary,
+        shadow=shadow,
+        min_score=min_score,
+        noise_runs=noise_runs,
+        replay=replay,
+        workers=workers,
+        timeout=timeout,
+        config=str(config) if config else None,
+    )
+    err = Console(stderr=True, highlight=False)
+    if err.is_terminal:
+        with Progress(
+            TextColumn("checking"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("", total=None)
+
+            def advance(done: int, total: int, case: CaseReport) -> None:
+                bar.update(task, completed=done, total=total, description=escape(case.case))
+
+            report = run_check(paths, options, advance)
+    else:
+        report = run_check(paths, options)
+    if json_path == "-":
+        sys.stdout.write(report.to_json())
+        return report.ok
+    if json_path:
+        try:
+            Path(json_path).write_text(report.to_json(), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--json: cannot write {json_path}: {exc.strerror}") from None
+    console = _console()
+    console.print(render.check_table(report))
+    console.print(render.check_summary(report))
+    if json_path:
+        console.print(f"report: {escape(json_path)}")
+    return report.ok
+
+
+def run(
+    target: Path,
+    *,
+    engine: str,
+    inputs: str | None,
+    conversation: str | None,
+    case: str | None,
+    as_json: bool,
+    timeout: float,
+    config: Path | None,
+) -> bool:
+    settings = _config(config)
+    tools = settings.tool_registry()
+    chosen = load_target(target, tools, case=case, inputs=inputs, conversation=conversation)
+    runner = load_engine(engine, tools=tools, env=settings.environment())
+    outcome = run_engine(
+        runner, chosen.registry, chosen.inputs, chosen.conversation, timeout=timeout
+    )
+    console = _console()
+    if outcome.result is None:
+        console.print(
+            f"[red]{escape(outcome.engine)} {outcome.status}[/]: {escape(outcome.error or '')}"
+        )
+        return False
+    if as_json:
+        sys.stdout.write(outcome.result.model_dump_json(indent=2) + "\n")
+    else:
+        render.print_result(console, outcome.result)
+    return outcome.result.status in (RunStatus.COMPLETED, RunStatus.PAUSED)
+
+
+def diff(
+    target: Path,
+    *,
+    inputs: str | None,
+    conversation: str | None,
+    case: str | None,
+    primary: str,
+    shadow: str,
+    timeout: float,
+    config: Path | None,
+) -> bool:
+    settings = _config(config)
+    tools = settings.tool_registry()
+    chosen = load_target(target, tools, case=case, inputs=inputs, conversation=conversation)
+    tol = target_tolerances(settings, chosen)
+    env = settings.environment()
+    left_engine = load_engine(primary, tools=tools, env=env)
+    right_engine = load_engine(shadow, tools=tools, env=env)
+    args = (chosen.registry, chosen.inputs, chosen.conversation)
+    left = run_engine(left_engine, *args, timeout=timeout)
+    right = run_engine(right_engine, *args, timeout=timeout)
+    comparison = compare_runs(left, right, chosen.registry.main, tol)
+    console = _console()
+    label = f"{chosen.source}" + (f"::{chosen.case}" if chosen.case else "")
+    console.print(render.side_by_side(left, right))
+    if comparison.differences:
+        console.print(render.comparison_table(comparison, left, right))
+    console.print(render.scores_table(comparison))
+    verdict = "[green]compatible[/]" if comparison.compatible else "[red]incompatible[/]"
+    console.print(
+        f"{escape(label)}: {verdict}, score {comparison.score:.3f}, "
+        f"{len(comparison.differences)} differences"
+    )
+    return comparison.compatible
+
+
+def export_journey(
+    target: Path, format: ExportFormat, *, workflow: str | None, config: Path | None
+) -> str:
+    settings = _config(config)
+    tools = settings.tool_registry()
+    chosen = load_target(target, tools)
+    registry = chosen.registry
+    if workflow is not None and workflow not in registry:
+        known = ", ".join(sorted(w.id for w in registry.values()))
+        raise ConfigError(f"--workflow: no workflow {workflow!r} in {target} (it has: {known})")
+    validated = registry[workflow] if workflow else registry.main
+    engine = JourneyEngine(tools=tools, clock=VirtualClock(), env=settings.environment())
+    journey = engine.blueprint(validated, registry).journey
+    if format is ExportFormat.PARLANT:
+        return to_parlant(journey, workflow_hash=validated.content_hash)
+    return to_mermaid(journey)
+
+
+def report_schema_text() -> str:
+    return schema_text()

@@ -1,0 +1,167 @@
+"""Terminal output of the CLI, with rich. Everything shown is escaped: workflow documents and
+engine results are data, never markup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from compat.compare import Comparison
+from compat.engines import EngineRun
+from compat.report import CaseReport, CheckReport
+from engines.result import RunResult
+
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
+
+
+def short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _status(report: CaseReport) -> str:
+    left, right = report.primary.status, report.shadow.status
+    return left if left == right else f"{left} / {right}"
+
+
+def _verdict(report: CaseReport) -> str:
+    if report.passed:
+        return "[green]pass[/]"
+    if not report.compatible:
+        return "[red]incompatible[/]"
+    return "[red]expect failed[/]"
+
+
+def check_table(report: CheckReport) -> Table:
+    settings = report.settings
+    table = Table(
+        title=f"compat check: {escape(settings.primary)} (primary) vs "
+        f"{escape(settings.shadow)} (shadow)",
+        title_justify="left",
+    )
+    table.add_column("fixture", overflow="fold")
+    table.add_column("case", overflow="fold")
+    table.add_column("score", justify="right")
+    table.add_column("status")
+    table.add_column("result")
+    table.add_column("worst difference", overflow="fold")
+    for case in report.cases:
+        worst = ""
+        if case.worst is not None:
+            style = _STYLE[case.worst.severity.value]
+            worst = f"[{style}]{case.worst.severity.value}[/] {escape(case.worst.note)}"
+        elif case.expect.held is False:
+            worst = escape((case.expect.primary or case.expect.shadow)[0])
+        table.add_row(
+            escape(Path(case.fixture).name),
+            escape(case.case),
+            f"{case.score:.3f}",
+            escape(_status(case)),
+            _verdict(case),
+            worst,
+        )
+    return table
+
+
+def check_summary(report: CheckReport) -> str:
+    s = report.summary
+    return (
+        f"{s.cases} cases: {s.passed} passed, {s.incompatible} incompatible, "
+        f"{s.expect_failed} golden answers failed; mean score {s.mean_score:.3f}"
+    )
+
+
+def comparison_table(comparison: Comparison, primary: EngineRun, shadow: EngineRun) -> Table:
+    """The differences, primary and shadow side by side."""
+    table = Table(title_justify="left", show_lines=False)
+    table.add_column("dimension")
+    table.add_column("path", overflow="fold")
+    table.add_column(f"{escape(primary.engine)} (primary)", overflow="fold")
+    table.add_column(f"{escape(shadow.engine)} (shadow)", overflow="fold")
+    table.add_column("severity")
+    for difference in comparison.differences:
+        style = _STYLE[difference.severity.value]
+        table.add_row(
+            difference.dimension,
+            escape(difference.path),
+            escape(short(difference.primary)),
+            escape(short(difference.shadow)),
+            f"[{style}]{difference.severity.value}[/]",
+        )
+    return table
+
+
+def scores_table(comparison: Comparison) -> Table:
+    table = Table(title_justify="left")
+    table.add_column("dimension")
+    table.add_column("score", justify="right")
+    table.add_column("weight", justify="right")
+    table.add_column("differences", justify="right")
+    for dimension in comparison.dimensions:
+        table.add_row(
+            dimension.name,
+            f"{dimension.score:.3f}",
+            f"{dimension.weight:.2f}",
+            str(len(dimension.differences)),
+        )
+    return table
+
+
+def side_by_side(primary: EngineRun, shadow: EngineRun) -> Table:
+    """Status, outputs and errors of both runs next to each other."""
+    table = Table(title_justify="left")
+    table.add_column("")
+    table.add_column(f"{escape(primary.engine)} (primary)", overflow="fold")
+    table.add_column(f"{escape(shadow.engine)} (shadow)", overflow="fold")
+    left, right = primary.result, shadow.result
+    table.add_row("status", escape(primary.status), escape(shadow.status))
+    if left is None or right is None:
+        table.add_row("problem", escape(primary.error or ""), escape(shadow.error or ""))
+        return table
+    for key in sorted(left.outputs.keys() | right.outputs.keys()):
+        table.add_row(
+            escape(f"outputs.{key}"),
+            escape(short(left.outputs.get(key, "—"), 50)),
+            escape(short(right.outputs.get(key, "—"), 50)),
+        )
+    table.add_row(
+        "errors",
+        escape(", ".join(f"{n}:{c}" for n, c in left.error_codes()) or "—"),
+        escape(", ".join(f"{n}:{c}" for n, c in right.error_codes()) or "—"),
+    )
+    table.add_row("trace events", str(len(left.trace)), str(len(right.trace)))
+    return table
+
+
+def print_result(console: Console, result: RunResult) -> None:
+    """One run, readably."""
+    console.print(
+        f"[bold]{escape(result.workflow_id)}[/] on {escape(result.engine)}: "
+        f"[bold]{result.status.value}[/]"
+    )
+    if result.pause is not None:
+        where = "".join(f"[{c}={i}]" for c, i in result.pause.path)
+        console.print(
+            f"paused at {escape(result.pause.node + where)}: {escape(result.pause.prompt)}"
+        )
+    sections = (("outputs", result.outputs), ("vars", result.vars))
+    for name, value in sections:
+        console.print(f"{name}: {escape(json.dumps(value, ensure_ascii=False, sort_keys=True))}")
+    for error in result.errors:
+        console.print(
+            f"[red]error[/] {escape(error.node)}: {escape(error.code)} {escape(error.message)}"
+        )
+    steps = Table(title="trace", title_justify="left")
+    for column in ("seq", "node", "event", "where", "attempt"):
+        steps.add_column(column)
+    for event in result.trace:
+        where = "".join(f"[{c}={i}]" for c, i in event.path)
+        steps.add_row(
+            str(event.seq), escape(event.node), event.kind.value, escape(where), str(event.attempt)
+        )
+    console.print(steps)
