@@ -176,7 +176,10 @@ class ReplayRegistry(ToolRegistry):
             return await super().call(name, args, ctx)
         recorded = queue.pop(index)
         if recorded.cancelled:
+            # The primary's call was cancelled after `duration`; a shadow that behaves alike
+            # cancels this one at the same moment (let a timer due then fire first).
             await ctx.clock.sleep(recorded.duration)
+            await asyncio.sleep(0)
             self._miss(label, "outcome_unknown", None, None, "the recorded call was cancelled")
             return await super().call(name, args, ctx)
         if recorded.duration:
