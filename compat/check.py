@@ -146,7 +146,8 @@ class Runner:
 
     def case(self, job: Job, case: Case) -> CaseReport:
         options, registry = self.options, job.fixture.registry
-        run = lambda engine, tools=None: run_engine(  # noqa: E731
+        # Every engine gets the configured tools (a user engine too), or the replay's.
+        run = lambda engine, tools=self.tools: run_engine(  # noqa: E731
             engine, registry, case.inputs, case.conversation, timeout=options.timeout, tools=tools
         )
         extra = ()

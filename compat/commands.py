@@ -121,7 +121,7 @@ def run(
     chosen = load_target(target, tools, case=case, inputs=inputs, conversation=conversation)
     runner = load_engine(engine, tools=tools, env=settings.environment())
     outcome = run_engine(
-        runner, chosen.registry, chosen.inputs, chosen.conversation, timeout=timeout
+        runner, chosen.registry, chosen.inputs, chosen.conversation, timeout=timeout, tools=tools
     )
     console = _console()
     if outcome.result is None:
@@ -155,8 +155,8 @@ def diff(
     left_engine = load_engine(primary, tools=tools, env=env)
     right_engine = load_engine(shadow, tools=tools, env=env)
     args = (chosen.registry, chosen.inputs, chosen.conversation)
-    left = run_engine(left_engine, *args, timeout=timeout)
-    right = run_engine(right_engine, *args, timeout=timeout)
+    left = run_engine(left_engine, *args, timeout=timeout, tools=tools)
+    right = run_engine(right_engine, *args, timeout=timeout, tools=tools)
     comparison = compare_runs(left, right, chosen.registry.main, tol)
     console = _console()
     label = f"{chosen.source}" + (f"::{chosen.case}" if chosen.case else "")

@@ -42,7 +42,8 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     i = 0
     while i < len(pattern):
         if pattern.startswith("**.", i):
-            out.append(r"(?:[^.\[]+\.|\[[^\]]*\]\.?)*")
+            # Whole segments, each a key or index run ending in a dot: `a.`, `items[0].`.
+            out.append(r"(?:[^.\[]*(?:\[[^\]]*\])*\.)*")
             i += 3
         elif pattern.startswith("**", i):
             out.append(r".*")
@@ -88,7 +89,9 @@ class Tolerances(BaseModel):
     #: noise differences and both thresholds pass.
     noise_relative_threshold: float = Field(default=0.2, ge=0, le=1)
     noise_absolute_threshold: float = Field(default=0.03, ge=0, le=1)
-    #: Guards against deepdiff blow-ups on huge values.
+    #: At most this many differences are reported per dimension; values with more leaves
+    #: (or more differences) are compared position by position, never with deepdiff, whose
+    #: cost blows up on huge values (compat/compare/values.py). The score counts every leaf.
     max_diffs: int = Field(default=1000, ge=1)
     max_passes: int = Field(default=10_000, ge=1)
 
@@ -98,9 +101,10 @@ class Tolerances(BaseModel):
         unknown = sorted(set(weights) - set(DIMENSIONS) - {"replay"})
         if unknown:
             raise ValueError(f"unknown dimensions {unknown} (known: {', '.join(DIMENSIONS)})")
-        if any(w < 0 for w in weights.values()) or not any(weights.values()):
+        merged = {**DEFAULT_WEIGHTS, **weights}
+        if any(w < 0 for w in merged.values()) or not any(merged.values()):
             raise ValueError("weights must be >= 0 and not all zero")
-        return {**DEFAULT_WEIGHTS, **weights}
+        return merged
 
     @field_validator("ignore_paths", "unordered_paths")
     @classmethod
@@ -120,11 +124,12 @@ class Tolerances(BaseModel):
     def _unordered(self) -> tuple[re.Pattern[str], ...]:
         return tuple(_glob_regex(p) for p in self.unordered_paths)
 
+    # `search`: a glob is anchored at both ends; a `re:` regex brings its own anchors.
     def ignored(self, path: str) -> bool:
-        return any(p.match(path) for p in self._ignored)
+        return any(p.search(path) for p in self._ignored)
 
     def unordered(self, path: str) -> bool:
-        return any(p.match(path) for p in self._unordered)
+        return any(p.search(path) for p in self._unordered)
 
     def numbers_equal(self, a: float, b: float) -> bool:
         if a == b:

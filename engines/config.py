@@ -65,6 +65,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`: tables merge key by key at every depth; anything else replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def find_root(start: Path) -> Path | None:
     for directory in (start, *start.parents):
         if (directory / "compat.toml").is_file() or (directory / "pyproject.toml").is_file():
@@ -95,11 +106,7 @@ def load_config(start: str | Path | None = None, *, path: str | Path | None = No
             data = data.get("tool", {}).get("compat", {})
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: [tool.compat] must be a table")
-        for key, value in data.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = {**merged[key], **value}  # tables merge key by key
-            else:
-                merged[key] = value
+        merged = _merge(merged, data)
         try:
             EngineConfig.model_validate({**merged, "root": root})
         except ValidationError as exc:

@@ -59,7 +59,7 @@ def compare_runs(
                 right.outputs,
                 tol,
                 root="outputs",
-                severity=Severity.HIGH,
+                severity=Severity.CRITICAL,
                 weight=weights["outputs"],
             ),
             compare_values(

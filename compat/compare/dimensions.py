@@ -134,14 +134,99 @@ def compare_errors(
             )
         else:
             matched += 1
+    details = _details(primary, shadow, primary_routed, shadow_routed, tol)
+    differences += details
+    if left == right and [_key(e, tol) for e in primary] != [_key(e, tol) for e in shadow]:
+        differences.append(
+            Difference(
+                dimension="errors",
+                path="errors",
+                primary=[f"{n}:{c}" for n, c in (_key(e, tol) for e in primary)],
+                shadow=[f"{n}:{c}" for n, c in (_key(e, tol) for e in shadow)],
+                kind="reordered",
+                severity=Severity.HIGH,
+                note="the same errors in another order (unhandled failures come in canonical "
+                "order, then compensation failures in the order they ran)",
+            )
+        )
     if tol.compare_messages:
         differences += _messages(primary, shadow, primary_routed, shadow_routed, tol)
     score = 1.0 if not compared else matched / compared
+    penalised = sum(d.kind in ("error_detail", "reordered") for d in differences)
+    if penalised:
+        score = min(score, 1.0 - 0.5 * penalised / max(compared, penalised))
     if any(d.kind == "message" for d in differences):
         score = min(score, 1.0 - 0.5 * sum(d.kind == "message" for d in differences) / compared)
     return DimensionResult(
         name="errors", score=max(0.0, score), weight=weight, differences=tuple(differences)
     )
+
+
+def _pairs(
+    primary: tuple[NodeError, ...],
+    shadow: tuple[NodeError, ...],
+    primary_routed: dict[str, NodeError],
+    shadow_routed: dict[str, NodeError],
+    tol: Tolerances,
+) -> list[tuple[str, NodeError, NodeError]]:
+    """Errors matched across the runs: unhandled ones by (node, mapped code) in order, routed
+    ones by node."""
+    pairs: list[tuple[str, NodeError, NodeError]] = []
+    remaining = list(shadow)
+    for error in primary:
+        match = next((e for e in remaining if _key(e, tol) == _key(error, tol)), None)
+        if match is not None:
+            remaining.remove(match)
+            pairs.append((f"errors.{error.node}", error, match))
+    for node in sorted(set(primary_routed) & set(shadow_routed)):
+        a, b = primary_routed[node], shadow_routed[node]
+        if _key(a, tol) == _key(b, tol):
+            pairs.append((f"errors.routed.{node}", a, b))
+    return pairs
+
+
+def _detail(error: NodeError | None, tol: Tolerances) -> Any:
+    """What of an error besides its node, code and message must agree: attempts made, where
+    it happened, and the inner failure it reports (docs/semantics.md, errors)."""
+    if error is None:
+        return None
+    return {
+        "attempts": error.attempts,
+        "path": [list(p) for p in error.path],
+        "cause": None
+        if error.cause is None
+        else {
+            "node": error.cause.node,
+            "code": tol.error_codes.get(error.cause.code, error.cause.code),
+            **_detail(error.cause, tol),
+        },
+    }
+
+
+def _details(
+    primary: tuple[NodeError, ...],
+    shadow: tuple[NodeError, ...],
+    primary_routed: dict[str, NodeError],
+    shadow_routed: dict[str, NodeError],
+    tol: Tolerances,
+) -> list[Difference]:
+    out: list[Difference] = []
+    for path, a, b in _pairs(primary, shadow, primary_routed, shadow_routed, tol):
+        left, right = _detail(a, tol), _detail(b, tol)
+        if left != right:
+            what = ", ".join(k for k in ("attempts", "path", "cause") if left[k] != right[k])
+            out.append(
+                Difference(
+                    dimension="errors",
+                    path=path,
+                    primary=left,
+                    shadow=right,
+                    kind="error_detail",
+                    severity=Severity.MEDIUM,
+                    note=f"{path}: the same code, but {what} differ",
+                )
+            )
+    return out
 
 
 def _messages(
@@ -152,16 +237,7 @@ def _messages(
     tol: Tolerances,
 ) -> list[Difference]:
     out: list[Difference] = []
-    pairs: list[tuple[str, Any, Any]] = []
-    remaining = list(shadow)
-    for error in primary:
-        match = next((e for e in remaining if _key(e, tol) == _key(error, tol)), None)
-        if match is not None:
-            remaining.remove(match)
-            pairs.append((f"errors.{error.node}", error, match))
-    for node in sorted(set(primary_routed) & set(shadow_routed)):
-        pairs.append((f"errors.routed.{node}", primary_routed[node], shadow_routed[node]))
-    for path, a, b in pairs:
+    for path, a, b in _pairs(primary, shadow, primary_routed, shadow_routed, tol):
         if tol.normalise(a.message) != tol.normalise(b.message):
             out.append(
                 Difference(

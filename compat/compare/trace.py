@@ -6,7 +6,9 @@ order; and every order the workflow imposes must be the same in both: a node's p
 settle before it starts, a container starts before and finishes after its body, a loop's
 iterations follow one another, and compensations run in the same sequence. Steps the workflow
 leaves unordered (concurrent branches, parallel branches) may interleave in any way — legal
-concurrency is never a difference; a missing, extra or reordered step always is.
+concurrency is never a difference; a missing, extra or reordered step always is. A missing or
+extra step is high severity (the score weighs it); a broken order is critical, because it
+breaks the contract (docs/semantics.md) even when the final values happen to agree.
 """
 
 from __future__ import annotations
@@ -117,25 +119,25 @@ def compare_traces(
     right = [e.step() for e in shadow]
     counts_left, counts_right = Counter(left), Counter(right)
     differences: list[Difference] = []
-    for step, count in sorted((counts_left - counts_right).items(), key=lambda i: _label(i[0])):
+    for step in sorted(counts_left - counts_right, key=_label):
         differences.append(
             Difference(
                 dimension="trace",
                 path=_label(step),
-                primary=count,
+                primary=counts_left[step],
                 shadow=counts_right[step],
                 kind="missing_step",
                 severity=Severity.HIGH,
                 note=f"{_label(step)} is in the primary's trace, not the shadow's",
             )
         )
-    for step, count in sorted((counts_right - counts_left).items(), key=lambda i: _label(i[0])):
+    for step in sorted(counts_right - counts_left, key=_label):
         differences.append(
             Difference(
                 dimension="trace",
                 path=_label(step),
                 primary=counts_left[step],
-                shadow=count,
+                shadow=counts_right[step],
                 kind="extra_step",
                 severity=Severity.HIGH,
                 note=f"{_label(step)} is in the shadow's trace, not the primary's",
@@ -201,6 +203,6 @@ def _reordered(path: str, primary: Any, shadow: Any, note: str) -> Difference:
         primary=primary,
         shadow=shadow,
         kind="reordered",
-        severity=Severity.MEDIUM,
+        severity=Severity.CRITICAL,
         note=note,
     )

@@ -1,16 +1,24 @@
 """Deep comparison of values (outputs, variables, node outputs) under tolerances.
 
 Both sides are first prepared the same way: ignored paths are dropped, strings normalised,
-and lists at order-insensitive paths sorted (numbers by value, anything else by its canonical
-JSON). Then deepdiff compares them position by position, with a custom operator for numeric
-tolerance. Sorting instead of deepdiff's `ignore_order` is deliberate: deepdiff ignores
-`math_epsilon` under `ignore_order` (numbers would have to hash equal), and `ignore_order`
-is where its cost explodes. The score is the share of leaves that match.
+and lists at order-insensitive paths sorted (by a structural key in which numbers compare by
+value, so 2 and 2.0 and numbers within tolerance sort alike, nested in dicts too). Then the
+leaves are compared position by position, which is linear and exact (`True` is not `1`;
+under `strict_numeric_types` `2` is not `2.0`). When they differ and the values are small
+(at most `max_diffs` leaves and differences), deepdiff describes the differences, with a
+custom operator for numeric tolerance, so that an item inserted into a list is one
+difference rather than a shifted tail; otherwise the positional differences are reported, at
+most `max_diffs` of them, and the score still counts every leaf. (deepdiff's own `max_diffs`
+caps the nodes it visits and silently drops everything after, so it is never relied on.)
+Sorting instead of deepdiff's `ignore_order` is deliberate: deepdiff ignores `math_epsilon`
+under `ignore_order` (numbers would have to hash equal), and `ignore_order` is where its cost
+explodes. The score is the share of leaves that match.
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -31,10 +39,26 @@ def child_path(path: str, key: Any) -> str:
     return f"{path}[{json.dumps(text)}]"
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _sort_key(value: Any) -> tuple[int, Any]:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    """A total order in which numbers compare by value at any depth (canonical JSON would
+    put 1 and 1.0, or 9.9999999 and 10.0000001, in different places)."""
+    if _is_number(value):
         return (0, value)
-    return (1, json.dumps(value, sort_keys=True, default=str))
+    if isinstance(value, bool):
+        return (1, int(value))
+    if isinstance(value, str):
+        return (2, value)
+    if isinstance(value, (list, tuple)):
+        return (3, tuple(_sort_key(item) for item in value))
+    if isinstance(value, dict):
+        return (4, tuple(sorted((str(k), _sort_key(v)) for k, v in value.items())))
+    if value is None:
+        return (5, 0)
+    return (6, json.dumps(value, sort_keys=True, default=str))
 
 
 def prepare(value: Any, path: str, tol: Tolerances) -> Any:
@@ -83,12 +107,16 @@ class NumericTolerance(BaseOperator):
         self.tol = tol
 
     def match(self, level: Any) -> bool:
-        return all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in (level.t1, level.t2)
-        )
+        return _is_number(level.t1) and _is_number(level.t2)
 
     def give_up_diffing(self, level: Any, diff_instance: Any) -> bool:
-        return self.tol.numbers_equal(level.t1, level.t2)
+        a, b = level.t1, level.t2
+        if self.tol.numbers_equal(a, b):
+            return True  # an int/float pair within tolerance is left to `_blind`
+        if type(a) is not type(b) and not self.tol.strict_numeric_types:
+            diff_instance.custom_report_result("values_changed", level)
+            return True
+        return False
 
 
 _KINDS = {
@@ -99,6 +127,79 @@ _KINDS = {
     "iterable_item_added": "added",
     "iterable_item_removed": "removed",
 }
+
+
+def _leaf_kind(a: Any, b: Any, tol: Tolerances) -> str | None:
+    """None when two leaves are equal under `tol`, else `value_changed` or `type_changed`."""
+    if _is_number(a) and _is_number(b):
+        if tol.strict_numeric_types and type(a) is not type(b):
+            return "type_changed"
+        return None if tol.numbers_equal(a, b) else "value_changed"
+    if type(a) is not type(b):
+        return "type_changed"
+    return None if a == b else "value_changed"
+
+
+def _positional(
+    left: dict[str, Any], right: dict[str, Any], tol: Tolerances
+) -> list[tuple[str, str, Any, Any]]:
+    """Leaves that differ, path by path: (path, kind, primary, shadow), sorted by path."""
+    out = []
+    for path in sorted(left.keys() | right.keys()):
+        a, b = left.get(path, _MISSING), right.get(path, _MISSING)
+        if a is _MISSING:
+            out.append((path, "added", None, b))
+        elif b is _MISSING:
+            out.append((path, "removed", a, None))
+        else:
+            kind = _leaf_kind(a, b, tol)
+            if kind is not None:
+                out.append((path, kind, a, b))
+    return out
+
+
+def _blind(a: Any, b: Any, tol: Tolerances) -> bool:
+    """A type difference deepdiff cannot see: Python calls the values equal (`True == 1`,
+    `2 == 2.0`), or they are numbers within tolerance of different types."""
+    if not all(isinstance(v, (int, float)) for v in (a, b)):
+        return False
+    return a == b or (_is_number(a) and _is_number(b) and tol.numbers_equal(a, b))
+
+
+def _deepdiff(left: Any, right: Any, tol: Tolerances, root: str) -> list[tuple[str, str, Any, Any]]:
+    diff = DeepDiff(
+        left,
+        right,
+        view="tree",
+        threshold_to_diff_deeper=0,
+        max_passes=tol.max_passes,
+        custom_operators=[NumericTolerance(tol)],
+        # Not `ignore_numeric_type_changes`: it makes deepdiff round every number to 12
+        # decimal places, a hidden tolerance. The operator sees every pair of numbers.
+        verbose_level=2,
+    )
+    out = {}
+    for report, kind in _KINDS.items():
+        for level in diff.tree.get(report, ()):
+            path = root
+            for key in level.path(output_format="list"):
+                path = child_path(path, key)
+            t1 = None if _absent(level.t1) else level.t1
+            t2 = None if _absent(level.t2) else level.t2
+            out.setdefault((path, kind), (path, kind, t1, t2))
+    return list(out.values())
+
+
+def _under(path: str, paths: list[str]) -> list[str]:
+    """The paths of sorted `paths` that are `path` or below it."""
+    out = []
+    for i in range(bisect_left(paths, path), len(paths)):
+        p = paths[i]
+        if not p.startswith(path):
+            break
+        if p == path or p.startswith((path + ".", path + "[")):
+            out.append(p)
+    return out
 
 
 def compare_values(
@@ -113,51 +214,47 @@ def compare_values(
 ) -> DimensionResult:
     left, right = prepare(primary, root, tol), prepare(shadow, root, tol)
     left_leaves, right_leaves = leaves(left, root), leaves(right, root)
-    total = len(left_leaves.keys() | right_leaves.keys()) or 1
-    if left == right and not tol.strict_numeric_types:
+    paths = sorted(left_leaves.keys() | right_leaves.keys())
+    total = len(paths) or 1
+    positional = _positional(left_leaves, right_leaves, tol)
+    if not positional:
         return DimensionResult(name=dimension, score=1.0, weight=weight)
-    diff = DeepDiff(
-        left,
-        right,
-        view="tree",
-        threshold_to_diff_deeper=0,
-        max_diffs=tol.max_diffs,
-        max_passes=tol.max_passes,
-        custom_operators=[NumericTolerance(tol)],
-        ignore_numeric_type_changes=not tol.strict_numeric_types,
-        verbose_level=2,
-    )
-    differences: list[Difference] = []
+    found = positional
+    if len(paths) <= tol.max_diffs and len(positional) <= tol.max_diffs:
+        described = _deepdiff(left, right, tol, root)
+        covered = {path for path, *_ in described}
+        described += [
+            (path, kind, a, b)
+            for path, kind, a, b in positional
+            if kind == "type_changed"
+            and _blind(a, b, tol)
+            and not any(path == c or path.startswith((c + ".", c + "[")) for c in covered)
+        ]
+        if described:  # else deepdiff missed what the positional comparison found
+            found = described
     differing: set[str] = set()
-    for report, kind in _KINDS.items():
-        for level in diff.tree.get(report, ()):
-            path = root
-            for key in level.path(output_format="list"):
-                path = child_path(path, key)
-            t1 = None if _absent(level.t1) else level.t1
-            t2 = None if _absent(level.t2) else level.t2
-            under = [
-                p
-                for p in left_leaves.keys() | right_leaves.keys()
-                if p == path or p.startswith((path + ".", path + "["))
-            ]
-            differing.update(under or [path])
-            differences.append(
-                Difference(
-                    dimension=dimension,
-                    path=path,
-                    primary=t1,
-                    shadow=t2,
-                    kind=kind,
-                    severity=severity,
-                    note=_note(kind, path, t1, t2),
-                )
-            )
+    for path, *_ in found:
+        differing.update(_under(path, paths) or [path])
+    # An empty dict or list on one side where the other has content matches nothing.
+    for path in left_leaves.keys() ^ right_leaves.keys():
+        value = left_leaves.get(path, right_leaves.get(path))
+        if value in ({}, []) and len(_under(path, paths)) > 1:
+            differing.add(path)
     score = max(0.0, 1.0 - len(differing) / total)
-    differences.sort(key=lambda d: d.path)
-    return DimensionResult(
-        name=dimension, score=score, weight=weight, differences=tuple(differences)
+    found.sort(key=lambda item: item[0])
+    differences = tuple(
+        Difference(
+            dimension=dimension,
+            path=path,
+            primary=a,
+            shadow=b,
+            kind=kind,
+            severity=severity,
+            note=_note(kind, path, a, b),
+        )
+        for path, kind, a, b in found[: tol.max_diffs]
     )
+    return DimensionResult(name=dimension, score=score, weight=weight, differences=differences)
 
 
 def _absent(value: Any) -> bool:
