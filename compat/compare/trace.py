@@ -61,11 +61,19 @@ class _Positions:
                 self.end[execution] = position
 
 
-Constraint = tuple[str, tuple[Execution, ...], tuple[Execution, ...], str]
+#: (kind, before, after, where): where is an execution, or (loop execution, iteration).
+Constraint = tuple[str, tuple[Execution, ...], tuple[Execution, ...], Any]
+
+
+def _constraint_label(where: Any) -> str:
+    """Labels are built only for broken constraints (most never are)."""
+    if isinstance(where[1], int):
+        return f"{_execution_label(where[0])} iteration {where[1]}"
+    return _execution_label(where)
 
 
 def _constraints(workflow: ValidatedWorkflow, executions: set[Execution]) -> list[Constraint]:
-    """Orders the workflow imposes, as (kind, before, after, label): `edge` — the `before`
+    """Orders the workflow imposes, as (kind, before, after, where): `edge` — the `before`
     execution settles before the `after` one starts; `body` — a container starts before its
     iteration's or branch's steps and ends after them; `iteration` — a loop iteration's steps
     all come before the next one's."""
@@ -85,7 +93,7 @@ def _constraints(workflow: ValidatedWorkflow, executions: set[Execution]) -> lis
                             "edge",
                             ((edge.source, path),),
                             ((node, path),),
-                            _execution_label((node, path)),
+                            (node, path),
                         )
                     )
         if path:
@@ -93,7 +101,7 @@ def _constraints(workflow: ValidatedWorkflow, executions: set[Execution]) -> lis
             groups[((container, path[:-1]), index)].append((node, path))
     for (owner, index), members in groups.items():
         if owner in executions:
-            out.append(("body", (owner,), tuple(members), _execution_label(owner)))
+            out.append(("body", (owner,), tuple(members), owner))
         container = owner[0]
         following = groups.get((owner, index + 1))
         if following and container in topology.level_of and wf.node(container).type == "loop":
@@ -102,7 +110,7 @@ def _constraints(workflow: ValidatedWorkflow, executions: set[Execution]) -> lis
                     "iteration",
                     tuple(members),
                     tuple(following),
-                    f"{_execution_label(owner)} iteration {index + 1}",
+                    (owner, index + 1),
                 )
             )
     return out
@@ -145,9 +153,10 @@ def compare_traces(
         )
     p, s = _Positions(left), _Positions(right)
     shared = set(p.sequence) & set(s.sequence)
-    for execution in sorted(shared, key=_execution_label):
+    unequal = [e for e in shared if p.sequence[e] != s.sequence[e]]
+    for execution in sorted(unequal, key=_execution_label):
         a, b = p.sequence[execution], s.sequence[execution]
-        if Counter(a) == Counter(b) and a != b:
+        if Counter(a) == Counter(b):
             differences.append(
                 _reordered(
                     f"trace.{_execution_label(execution)}",
@@ -157,11 +166,11 @@ def compare_traces(
                 )
             )
     if workflow is not None:
-        for kind, before, after, label in _constraints(workflow, shared):
+        for kind, before, after, where in _constraints(workflow, shared):
             if _holds(p, kind, before, after) != _holds(s, kind, before, after):
                 differences.append(
                     _reordered(
-                        f"trace.{label}",
+                        f"trace.{_constraint_label(where)}",
                         [_execution_label(e) for e in before],
                         [_execution_label(e) for e in after],
                         f"the workflow orders these steps ({kind}) but the traces order them "

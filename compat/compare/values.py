@@ -61,18 +61,31 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (6, json.dumps(value, sort_keys=True, default=str))
 
 
+def _transforms(tol: Tolerances) -> bool:
+    return bool(
+        tol.ignore_paths or tol.unordered_paths or tol.ignore_case or tol.normalize_whitespace
+    )
+
+
 def prepare(value: Any, path: str, tol: Tolerances) -> Any:
-    """`value` with ignored paths dropped, strings normalised, unordered lists sorted."""
+    """`value` with ignored paths dropped, strings normalised, unordered lists sorted (the
+    value itself when the tolerances transform nothing)."""
+    if not _transforms(tol):
+        return value
+    return _prepare(value, path, tol)
+
+
+def _prepare(value: Any, path: str, tol: Tolerances) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             sub = child_path(path, key)
             if not tol.ignored(sub):
-                out[key] = prepare(item, sub, tol)
+                out[key] = _prepare(item, sub, tol)
         return out
     if isinstance(value, (list, tuple)):
         items = [
-            prepare(item, child_path(path, i), tol)
+            _prepare(item, child_path(path, i), tol)
             for i, item in enumerate(value)
             if not tol.ignored(child_path(path, i))
         ]
@@ -158,6 +171,78 @@ def _positional(
     return out
 
 
+def _count(value: Any) -> int:
+    """How many leaves `value` has (an empty dict or list is one)."""
+    if isinstance(value, dict) and value:
+        return sum(_count(v) for v in value.values())
+    if isinstance(value, (list, tuple)) and value:
+        return sum(_count(v) for v in value)
+    return 1
+
+
+class _Walk:
+    """Both values walked together once: the union of their leaves counted, differing leaves
+    counted, and the differences (at most `limit`) described where they start — linear in
+    the size of the values, with paths built only for differences."""
+
+    def __init__(self, root: str, tol: Tolerances, limit: int) -> None:
+        self.root, self.tol, self.limit = root, tol, limit
+        self.total = 0
+        self.differing = 0
+        self.found: list[tuple[str, str, Any, Any]] = []
+        self._keys: list[Any] = []
+
+    def _path(self) -> str:
+        path = self.root
+        for key in self._keys:
+            path = child_path(path, key)
+        return path
+
+    def _report(self, kind: str, a: Any, b: Any, leaves: int) -> None:
+        self.total += leaves
+        self.differing += leaves
+        if len(self.found) < self.limit:
+            self.found.append((self._path(), kind, a, b))
+
+    def walk(self, a: Any, b: Any) -> None:
+        if isinstance(a, dict) and isinstance(b, dict) and a and b:
+            for key, value in a.items():
+                self._keys.append(key)
+                if key in b:
+                    self.walk(value, b[key])
+                else:
+                    self._report("removed", value, None, _count(value))
+                self._keys.pop()
+            for key, value in b.items():
+                if key not in a:
+                    self._keys.append(key)
+                    self._report("added", None, value, _count(value))
+                    self._keys.pop()
+            return
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and a and b:
+            for index, value in enumerate(a):
+                self._keys.append(index)
+                if index < len(b):
+                    self.walk(value, b[index])
+                else:
+                    self._report("removed", value, None, _count(value))
+                self._keys.pop()
+            for index in range(len(a), len(b)):
+                self._keys.append(index)
+                self._report("added", None, b[index], _count(b[index]))
+                self._keys.pop()
+            return
+        left, right = _count(a), _count(b)
+        if left == right == 1:
+            kind = _leaf_kind(a, b, self.tol)
+            if kind is None:
+                self.total += 1
+            else:
+                self._report(kind, a, b, 1)
+        else:  # a container against something else: nothing under it matches
+            self._report("type_changed", a, b, left + right)
+
+
 def _blind(a: Any, b: Any, tol: Tolerances) -> bool:
     """A type difference deepdiff cannot see: Python calls the values equal (`True == 1`,
     `2 == 2.0`), or they are numbers within tolerance of different types."""
@@ -213,14 +298,18 @@ def compare_values(
     weight: float,
 ) -> DimensionResult:
     left, right = prepare(primary, root, tol), prepare(shadow, root, tol)
-    left_leaves, right_leaves = leaves(left, root), leaves(right, root)
-    paths = sorted(left_leaves.keys() | right_leaves.keys())
-    total = len(paths) or 1
-    positional = _positional(left_leaves, right_leaves, tol)
-    if not positional:
+    walk = _Walk(root, tol, tol.max_diffs)
+    walk.walk(left, right)
+    if not walk.differing:
         return DimensionResult(name=dimension, score=1.0, weight=weight)
-    found = positional
-    if len(paths) <= tol.max_diffs and len(positional) <= tol.max_diffs:
+    found = walk.found
+    score = max(0.0, 1.0 - walk.differing / (walk.total or 1))
+    if walk.total <= tol.max_diffs and walk.differing <= tol.max_diffs:
+        # Small enough for deepdiff to describe: an item inserted into a list is then one
+        # difference, not a shifted tail, and the score counts only what it covers.
+        left_leaves, right_leaves = leaves(left, root), leaves(right, root)
+        paths = sorted(left_leaves.keys() | right_leaves.keys())
+        positional = _positional(left_leaves, right_leaves, tol)
         described = _deepdiff(left, right, tol, root)
         covered = {path for path, *_ in described}
         described += [
@@ -230,17 +319,17 @@ def compare_values(
             and _blind(a, b, tol)
             and not any(path == c or path.startswith((c + ".", c + "[")) for c in covered)
         ]
-        if described:  # else deepdiff missed what the positional comparison found
+        if described:  # else deepdiff missed what the walk found
             found = described
-    differing: set[str] = set()
-    for path, *_ in found:
-        differing.update(_under(path, paths) or [path])
-    # An empty dict or list on one side where the other has content matches nothing.
-    for path in left_leaves.keys() ^ right_leaves.keys():
-        value = left_leaves.get(path, right_leaves.get(path))
-        if value in ({}, []) and len(_under(path, paths)) > 1:
-            differing.add(path)
-    score = max(0.0, 1.0 - len(differing) / total)
+            differing: set[str] = set()
+            for path, *_ in found:
+                differing.update(_under(path, paths) or [path])
+            # An empty dict or list on one side where the other has content matches nothing.
+            for path in left_leaves.keys() ^ right_leaves.keys():
+                value = left_leaves.get(path, right_leaves.get(path))
+                if value in ({}, []) and len(_under(path, paths)) > 1:
+                    differing.add(path)
+            score = max(0.0, 1.0 - len(differing) / (len(paths) or 1))
     found.sort(key=lambda item: item[0])
     differences = tuple(
         Difference(
