@@ -5,10 +5,12 @@ must hold the same multiset of steps; each node execution's own steps must come 
 order; and every order the workflow imposes must be the same in both: a node's predecessors
 settle before it starts, a container starts before and finishes after its body, a loop's
 iterations follow one another, and compensations run in the same sequence. Steps the workflow
-leaves unordered (concurrent branches, parallel branches) may interleave in any way — legal
-concurrency is never a difference; a missing, extra or reordered step always is. A missing or
-extra step is high severity (the score weighs it); a broken order is critical, because it
-breaks the contract (docs/semantics.md) even when the final values happen to agree.
+leaves unordered (concurrent branches, parallel branches, and the skip of a node an
+unhandled failure gave up, which may come as soon as the failure is known) may interleave in
+any way — legal concurrency is never a difference; a missing, extra or reordered step always
+is. A missing or extra step is high severity (the score weighs it); a broken order is
+critical, because it breaks the contract (docs/semantics.md) even when the final values
+happen to agree.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from engines.result import IterationPath, TraceEvent
 Step = tuple[str, IterationPath, int, str]
 Execution = tuple[str, IterationPath]
 _TERMINAL = ("completed", "failed", "skipped", "deduplicated")
+_GIVEN_UP = ("upstream_failed", "abandoned")
 
 
 def _label(step: Step) -> str:
@@ -166,7 +169,16 @@ def compare_traces(
                 )
             )
     if workflow is not None:
+        # A node given up by an unhandled failure (or abandoned) is skipped whenever its engine
+        # learns of the failure: the contract orders that skip after nothing but the failure.
+        given_up = {
+            (e.node, e.path)
+            for e in (*primary, *shadow)
+            if e.kind.value == "skipped" and e.detail.get("reason") in _GIVEN_UP
+        }
         for kind, before, after, where in _constraints(workflow, shared):
+            if kind == "edge" and after[0] in given_up:
+                continue
             if _holds(p, kind, before, after) != _holds(s, kind, before, after):
                 differences.append(
                     _reordered(
