@@ -11,6 +11,7 @@ import bench_expressions
 import bench_graph
 import bench_journey
 import bench_validation
+import shadow
 
 
 def main() -> None:
@@ -21,6 +22,8 @@ def main() -> None:
     bench_graph.main([])
     print()
     bench_journey.main([])
+    print()
+    shadow.main([])
 
 
 if __name__ == "__main__":

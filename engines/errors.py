@@ -170,6 +170,15 @@ class EngineStateError(ExecutionError):
     run). Nothing was changed."""
 
 
+class ShadowMismatch(ExecutionError):
+    """A shadow run disagreed with its primary in an experiment with `raise_on_mismatch`
+    (`compat.shadow`). `result` is the experiment's result, with both observations."""
+
+    def __init__(self, message: str, result: object) -> None:
+        self.result = result
+        super().__init__(message)
+
+
 class ExpressionSyntaxError(SetupError):
     """A template or expression does not parse. Raised when a workflow is built, never while
     it runs. `path` locates the bad string inside a nested template value (`.deep.inner[1]`)."""
