@@ -178,36 +178,60 @@ def run_engine(
     worker.start()
     worker.join(timeout)
     wall = time.perf_counter() - started
-    name = engine.name
     if worker.is_alive():
+        return verdict(engine.name, timed_out=True, timeout=timeout, wall_seconds=wall)
+    return verdict(
+        engine.name,
+        value=outcome.get("value"),
+        error=outcome.get("error"),
+        timeout=timeout,
+        wall_seconds=wall,
+        cpu_seconds=float(outcome.get("cpu", 0.0)),
+    )
+
+
+def verdict(
+    name: str,
+    *,
+    value: Any = None,
+    error: BaseException | None = None,
+    timed_out: bool = False,
+    timeout: float,
+    wall_seconds: float,
+    cpu_seconds: float = 0.0,
+) -> EngineRun:
+    """What the harness makes of what an engine did: its result, or `timed_out` (no answer
+    within `timeout`), or `crashed` (it raised, or returned something not a `RunResult`)."""
+    if timed_out:
         return EngineRun(
             engine=name,
             status="timed_out",
-            wall_seconds=wall,
+            wall_seconds=wall_seconds,
             error=f"no result within {timeout:g} s",
         )
-    cpu = float(outcome.get("cpu", 0.0))
-    if "error" in outcome:
-        exc = outcome["error"]
+    if error is not None:
         return EngineRun(
             engine=name,
             status="crashed",
-            wall_seconds=wall,
-            cpu_seconds=cpu,
-            error=f"{type(exc).__name__}: {exc}",
+            wall_seconds=wall_seconds,
+            cpu_seconds=cpu_seconds,
+            error=f"{type(error).__name__}: {error}",
         )
-    value = outcome.get("value")
     try:
         result = value if isinstance(value, RunResult) else RunResult.model_validate(value)
     except ValidationError as exc:
         return EngineRun(
             engine=name,
             status="crashed",
-            wall_seconds=wall,
-            cpu_seconds=cpu,
+            wall_seconds=wall_seconds,
+            cpu_seconds=cpu_seconds,
             error=f"the result is not a RunResult: {exc.error_count()} problems, "
             f"first: {exc.errors()[0]['msg']}",
         )
     return EngineRun(
-        engine=name, status=result.status.value, result=result, wall_seconds=wall, cpu_seconds=cpu
+        engine=name,
+        status=result.status.value,
+        result=result,
+        wall_seconds=wall_seconds,
+        cpu_seconds=cpu_seconds,
     )

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from compat.compare import Comparison, compare_runs
+from compat.compare import Comparison, DimensionResult, compare_runs
 from compat.engines import Engine
+from compat.record import RecordingRegistry, ReplayRegistry
 from compat.shadow import checks
 from compat.shadow.model import (
     Call,
@@ -35,7 +36,7 @@ from compat.shadow.runner import Raw, observation, run_guarded
 from compat.tolerances import Tolerances
 from engines.errors import ConfigError, ShadowMismatch
 from engines.model import WorkflowRegistry
-from engines.tools import ToolRegistry
+from engines.tools import ToolRegistry, builtin_registry
 
 log = logging.getLogger("compat.shadow")
 
@@ -78,6 +79,8 @@ class _Job:
     call: Call
     primary: Raw
     queued_at: float
+    #: The primary's tool calls, to answer the shadow's (with `replay`).
+    recorder: RecordingRegistry | None = None
 
 
 class Experiment:
@@ -107,6 +110,11 @@ class Experiment:
     Resources: `timeout` bounds a shadow run; `max_pending` the backlog (beyond it samples
     are dropped); `max_abandoned` the timed-out shadows still running (while that many
     are, samples are skipped); `duty_cycle` the worker's share of wall time.
+
+    `replay=True` records the primary's tool calls (it is then given `tools=`, a recording
+    registry) and answers the shadow's from that recording, so a mismatch comes from
+    orchestration, never from the outside world; calls the recording cannot answer join the
+    default comparison as its `replay` dimension (compat/record.py).
     """
 
     def __init__(
@@ -134,6 +142,7 @@ class Experiment:
         duty_cycle: float = 1.0,
         tools: ToolRegistry | None = None,
         env: Mapping[str, str] | None = None,
+        replay: bool = False,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"experiment name must be a non-empty string, got {name!r}")
@@ -141,6 +150,10 @@ class Experiment:
         where = f"experiment {name!r}"
         self.primary = checks.engine(where, "primary", primary, tools, env)
         self.shadow = checks.engine(where, "shadow", shadow, tools, env)
+        if not isinstance(replay, bool):
+            raise ConfigError(f"{where}: replay must be True or False")
+        self.replay = replay
+        self.tools = tools if tools is not None else builtin_registry()
         self.timeout = checks.number(
             where, "timeout", timeout, low=0.0, high=threading.TIMEOUT_MAX, open_low=True
         )
@@ -189,17 +202,22 @@ class Experiment:
     ) -> Any:
         """The primary's result for this call, or its exception re-raised (the same object)."""
         call = self._sample(registry, inputs, conversation)
+        recorder = RecordingRegistry(self.tools) if call is not None and self.replay else None
         wall0, cpu0 = time.perf_counter(), time.thread_time()
         try:
-            value = self.primary.run_case(registry, inputs, conversation)
+            if recorder is None:
+                value = self.primary.run_case(registry, inputs, conversation)
+            else:
+                value = self.primary.run_case(registry, inputs, conversation, tools=recorder)
         except Exception as exc:
             if call is not None:
                 wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
-                self._hand_over(call, Raw(exception=exc, wall_seconds=wall, cpu_seconds=cpu))
+                raw = Raw(exception=exc, wall_seconds=wall, cpu_seconds=cpu)
+                self._hand_over(call, raw, recorder)
             raise
         if call is not None:
             wall, cpu = time.perf_counter() - wall0, time.thread_time() - cpu0
-            self._hand_over(call, Raw(value=value, wall_seconds=wall, cpu_seconds=cpu))
+            self._hand_over(call, Raw(value=value, wall_seconds=wall, cpu_seconds=cpu), recorder)
         return value
 
     def _sample(
@@ -224,9 +242,9 @@ class Experiment:
             self._skip("snapshot")
             return None
 
-    def _hand_over(self, call: Call, primary: Raw) -> None:
+    def _hand_over(self, call: Call, primary: Raw, recorder: RecordingRegistry | None) -> None:
         """Queue the sample without blocking (inline under `raise_on_mismatch`)."""
-        job = _Job(call, primary, time.perf_counter())
+        job = _Job(call, primary, time.perf_counter(), recorder)
         if self.raise_on_mismatch:
             result = self._process_guarded(job)
             if result is not None and result.mismatched:
@@ -295,8 +313,15 @@ class Experiment:
         if prepare is not None and self._guard("before_run", errors, prepare, call) is _FAILED:
             return self._skip("before_run")
         started = time.perf_counter()
+        replayer = None
+        if job.recorder is not None:
+            replayer = ReplayRegistry(job.recorder.recording(), self.tools)
         shadow_raw, runaway = run_guarded(
-            self.shadow, call, self.timeout, thread_name=f"compat-shadow-{self.name}-run"
+            self.shadow,
+            call,
+            self.timeout,
+            thread_name=f"compat-shadow-{self.name}-run",
+            tools=replayer,
         )
         with self._lock:
             self._counts["shadow_runs"] += 1
@@ -305,7 +330,8 @@ class Experiment:
                 self._abandoned.append(runaway)
         primary = self._observe(self.primary, job.primary, errors)
         shadow = self._observe(self.shadow, shadow_raw, errors)
-        outcome, comparison = self._decide(call, primary, shadow, errors)
+        extra = () if replayer is None else (replayer.dimension(),)
+        outcome, comparison = self._decide(call, primary, shadow, errors, extra)
         result = ExperimentResult(
             experiment=self.name,
             outcome=outcome,
@@ -333,7 +359,12 @@ class Experiment:
         return observation(engine.name, raw, self.timeout, cleaned)
 
     def _decide(
-        self, call: Call, primary: Observation, shadow: Observation, errors: list[HookError]
+        self,
+        call: Call,
+        primary: Observation,
+        shadow: Observation,
+        errors: list[HookError],
+        extra: tuple[DimensionResult, ...] = (),
     ) -> tuple[Outcome, Comparison | None]:
         both_raised = primary.raised and shadow.raised
         comparison = None
@@ -341,11 +372,9 @@ class Experiment:
             compared = self._guard(
                 "compare",
                 errors,
-                compare_runs,
-                primary.run,
-                shadow.run,
-                call.registry.main,
-                self.tolerances,
+                lambda: compare_runs(
+                    primary.run, shadow.run, call.registry.main, self.tolerances, extra=extra
+                ),
             )
             comparison = None if compared is _FAILED else compared
         if shadow.timed_out:

@@ -14,11 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
-from compat.engines import Engine, EngineRun
+from compat.engines import Engine, EngineRun, verdict
 from compat.shadow.model import Call, Observation
-from engines.result import RunResult
+from engines.tools import ToolRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +31,12 @@ class Raw:
 
 
 def run_guarded(
-    engine: Engine, call: Call, timeout: float, *, thread_name: str
+    engine: Engine,
+    call: Call,
+    timeout: float,
+    *,
+    thread_name: str,
+    tools: ToolRegistry | None = None,
 ) -> tuple[Raw, threading.Thread | None]:
     """Run `engine` on `call` in its own thread; never raises for anything the engine does.
 
@@ -43,7 +46,12 @@ def run_guarded(
     def work() -> None:
         started, cpu = time.perf_counter(), time.thread_time()
         try:
-            box["value"] = engine.run_case(call.registry, call.inputs, call.conversation)
+            if tools is None:
+                box["value"] = engine.run_case(call.registry, call.inputs, call.conversation)
+            else:
+                box["value"] = engine.run_case(
+                    call.registry, call.inputs, call.conversation, tools=tools
+                )
         except BaseException as exc:  # the shadow's failure is an observation, not ours
             box["exception"] = exc
         finally:
@@ -68,41 +76,14 @@ def run_guarded(
 
 def engine_run(name: str, raw: Raw, timeout: float) -> EngineRun:
     """The run as the comparison sees it (the same verdicts as `run_engine`)."""
-    if raw.timed_out:
-        return EngineRun(
-            engine=name,
-            status="timed_out",
-            error=f"no result within {timeout:g} s",
-            wall_seconds=raw.wall_seconds,
-        )
-    cpu = raw.cpu_seconds or 0.0
-    if raw.exception is not None:
-        exc = raw.exception
-        return EngineRun(
-            engine=name,
-            status="crashed",
-            error=f"{type(exc).__name__}: {exc}",
-            wall_seconds=raw.wall_seconds,
-            cpu_seconds=cpu,
-        )
-    value = raw.value
-    try:
-        result = value if isinstance(value, RunResult) else RunResult.model_validate(value)
-    except ValidationError as exc:
-        return EngineRun(
-            engine=name,
-            status="crashed",
-            error=f"the result is not a RunResult: {exc.error_count()} problems, "
-            f"first: {exc.errors()[0]['msg']}",
-            wall_seconds=raw.wall_seconds,
-            cpu_seconds=cpu,
-        )
-    return EngineRun(
-        engine=name,
-        status=result.status.value,
-        result=result,
+    return verdict(
+        name,
+        value=raw.value,
+        error=raw.exception,
+        timed_out=raw.timed_out,
+        timeout=timeout,
         wall_seconds=raw.wall_seconds,
-        cpu_seconds=cpu,
+        cpu_seconds=raw.cpu_seconds or 0.0,
     )
 
 
