@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_compare
 import bench_expressions
 import bench_graph
 import bench_journey
@@ -22,6 +23,8 @@ def main() -> None:
     bench_graph.main([])
     print()
     bench_journey.main([])
+    print()
+    bench_compare.main([])
     print()
     shadow.main([])
 
