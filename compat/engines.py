@@ -45,54 +45,60 @@ class Engine(Protocol):
     ) -> RunResult | Mapping[str, Any]: ...
 
 
-class GraphAdapter:
-    """The graph engine on a fresh virtual clock per run."""
+class _BuiltinAdapter:
+    """One of our engines on a fresh virtual clock per run, driven through a conversation."""
 
-    name = "graph"
+    name = ""
 
     def __init__(self, tools: ToolRegistry | None = None, env: Mapping[str, str] | None = None):
         self.tools = tools or builtin_registry()
         self.env = dict(env or {})
+
+    def engine(self, tools: ToolRegistry | None = None) -> Any:
+        raise NotImplementedError
+
+    def converse(
+        self, engine: Any, registry: WorkflowRegistry, inputs: dict[str, Any], answers: list[Any]
+    ) -> RunResult:
+        raise NotImplementedError
+
+    def run_case(
+        self,
+        registry: WorkflowRegistry,
+        inputs: Mapping[str, Any],
+        conversation: Sequence[Any],
+        *,
+        tools: ToolRegistry | None = None,
+    ) -> RunResult:
+        return self.converse(self.engine(tools), registry, dict(inputs), list(conversation))
+
+
+class GraphAdapter(_BuiltinAdapter):
+    """The graph engine."""
+
+    name = "graph"
 
     def engine(self, tools: ToolRegistry | None = None) -> GraphEngine:
         return GraphEngine(tools=tools or self.tools, clock=VirtualClock(), env=self.env)
 
-    def run_case(
-        self,
-        registry: WorkflowRegistry,
-        inputs: Mapping[str, Any],
-        conversation: Sequence[Any],
-        *,
-        tools: ToolRegistry | None = None,
+    def converse(
+        self, engine: Any, registry: WorkflowRegistry, inputs: dict[str, Any], answers: list[Any]
     ) -> RunResult:
-        return graph_conversation(
-            self.engine(tools), registry, dict(inputs), list(conversation), roundtrip=False
-        )
+        return graph_conversation(engine, registry, inputs, answers, roundtrip=False)
 
 
-class JourneyAdapter:
-    """The journey engine on a fresh virtual clock per run."""
+class JourneyAdapter(_BuiltinAdapter):
+    """The journey engine."""
 
     name = "journey"
-
-    def __init__(self, tools: ToolRegistry | None = None, env: Mapping[str, str] | None = None):
-        self.tools = tools or builtin_registry()
-        self.env = dict(env or {})
 
     def engine(self, tools: ToolRegistry | None = None) -> JourneyEngine:
         return JourneyEngine(tools=tools or self.tools, clock=VirtualClock(), env=self.env)
 
-    def run_case(
-        self,
-        registry: WorkflowRegistry,
-        inputs: Mapping[str, Any],
-        conversation: Sequence[Any],
-        *,
-        tools: ToolRegistry | None = None,
+    def converse(
+        self, engine: Any, registry: WorkflowRegistry, inputs: dict[str, Any], answers: list[Any]
     ) -> RunResult:
-        return journey_conversation(
-            self.engine(tools), registry, dict(inputs), list(conversation), roundtrip=False
-        )
+        return journey_conversation(engine, registry, inputs, answers, roundtrip=False)
 
 
 BUILTIN_ENGINES = {"graph": GraphAdapter, "journey": JourneyAdapter}

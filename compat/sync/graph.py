@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt
 
+from compat.sync.levels import by_index, common_level, common_loop, common_parallel
 from compat.sync.state import (
     CommonState,
     RegistryLike,
@@ -24,7 +25,6 @@ from compat.sync.state import (
     parse_state,
     question_key,
     resolve_registry,
-    sort_key,
     validated,
 )
 from engines.graph.snapshot import FORMAT as GRAPH_FORMAT
@@ -73,50 +73,22 @@ class _Extension(BaseModel):
 
 
 def _level(doc: FrameDoc, index: Mapping[str, int]) -> dict[str, Any]:
-    order = sort_key(index)
-    runs = sorted(doc.runs, key=lambda r: order(r.node))
-    return {
-        "path": doc.path,
-        "resolved": {n: doc.view[n].model_dump() for n in sorted(doc.view, key=order)},
-        "edges_pending": {n: doc.remaining[n] for n in sorted(doc.remaining, key=order)},
-        "edges_fired": {n: doc.fired[n] for n in sorted(doc.fired, key=order)},
-        "waiting": sorted(doc.waiting, key=order),
-        "errors": [
-            e.model_dump(mode="json") for e in sorted(doc.errors, key=lambda e: order(e.node))
-        ],
-        "routed": {n: doc.routed[n].model_dump(mode="json") for n in sorted(doc.routed, key=order)},
-        "containers": [_container(run, index) for run in runs],
-    }
-
-
-def _by_index(mapping: Mapping[str, Any]) -> list[str]:
-    return sorted(mapping, key=lambda i: (len(i.lstrip("-")), i))
+    return common_level(
+        doc,
+        index,
+        resolved=doc.view,
+        pending=doc.remaining,
+        fired=doc.fired,
+        runs=list(doc.runs),
+        container=lambda run: _container(run, index),
+    )
 
 
 def _container(run: Any, index: Mapping[str, int]) -> dict[str, Any]:
     if isinstance(run, LoopDoc):
-        return {
-            "kind": "loop",
-            "node": run.node,
-            "mode": run.mode,
-            "max_iterations": run.max_iterations,
-            "count": run.count,
-            "items": run.items,
-            "index": run.index,
-            "results": run.results,
-            "iteration": _level(run.child, index) if run.child is not None else None,
-        }
-    return {
-        "kind": "parallel",
-        "node": run.node,
-        "branches": run.branches,
-        "max_concurrency": run.max_concurrency,
-        "items": run.items,
-        "opened": run.next_index,
-        "active": {i: _level(run.active[i], index) for i in _by_index(run.active)},
-        "results": {i: run.results[i] for i in _by_index(run.results)},
-        "failures": {i: run.failures[i].model_dump(mode="json") for i in _by_index(run.failures)},
-    }
+        return common_loop(run, _level(run.child, index) if run.child is not None else None)
+    active = {i: _level(run.active[i], index) for i in by_index(run.active)}
+    return common_parallel(run, run.next_index, active)
 
 
 def from_graph(snapshot: Mapping[str, Any], registry: RegistryLike) -> CommonState:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr
 
+from compat.sync.levels import by_index, common_level, common_loop, common_parallel
 from compat.sync.state import (
     CommonState,
     Path,
@@ -29,7 +30,6 @@ from compat.sync.state import (
     parse_state,
     question_key,
     resolve_registry,
-    sort_key,
     validated,
 )
 from engines.errors import SnapshotInvalid
@@ -77,52 +77,22 @@ class _Extension(BaseModel):
 
 
 def _level(doc: WalkDoc, index: Mapping[str, int]) -> dict[str, Any]:
-    order = sort_key(index)
-    counters = sorted(doc.counters, key=lambda c: order(c.node))
-    return {
-        "path": doc.path,
-        "resolved": {n: doc.settled[n].model_dump() for n in sorted(doc.settled, key=order)},
-        "edges_pending": {n: doc.unarrived[n] for n in sorted(doc.unarrived, key=order)},
-        "edges_fired": {n: doc.arrived[n] for n in sorted(doc.arrived, key=order)},
-        "waiting": sorted(doc.waiting, key=order),
-        "errors": [
-            e.model_dump(mode="json") for e in sorted(doc.errors, key=lambda e: order(e.node))
-        ],
-        "routed": {n: doc.routed[n].model_dump(mode="json") for n in sorted(doc.routed, key=order)},
-        "containers": [_container(c, index) for c in counters],
-    }
+    return common_level(
+        doc,
+        index,
+        resolved=doc.settled,
+        pending=doc.unarrived,
+        fired=doc.arrived,
+        runs=list(doc.counters),
+        container=lambda run: _container(run, index),
+    )
 
 
-def _by_index(mapping: Mapping[str, Any]) -> list[str]:
-    return sorted(mapping, key=lambda i: (len(i.lstrip("-")), i))
-
-
-def _container(counter: Any, index: Mapping[str, int]) -> dict[str, Any]:
-    if isinstance(counter, LoopDoc):
-        return {
-            "kind": "loop",
-            "node": counter.node,
-            "mode": counter.mode,
-            "max_iterations": counter.max_iterations,
-            "count": counter.count,
-            "items": counter.items,
-            "index": counter.index,
-            "results": counter.results,
-            "iteration": _level(counter.child, index) if counter.child is not None else None,
-        }
-    return {
-        "kind": "parallel",
-        "node": counter.node,
-        "branches": counter.branches,
-        "max_concurrency": counter.max_concurrency,
-        "items": counter.items,
-        "opened": counter.opened,
-        "active": {i: _level(counter.active[i], index) for i in _by_index(counter.active)},
-        "results": {i: counter.results[i] for i in _by_index(counter.results)},
-        "failures": {
-            i: counter.failures[i].model_dump(mode="json") for i in _by_index(counter.failures)
-        },
-    }
+def _container(run: Any, index: Mapping[str, int]) -> dict[str, Any]:
+    if isinstance(run, LoopDoc):
+        return common_loop(run, _level(run.child, index) if run.child is not None else None)
+    active = {i: _level(run.active[i], index) for i in by_index(run.active)}
+    return common_parallel(run, run.opened, active)
 
 
 def from_journey(session: Mapping[str, Any], registry: RegistryLike) -> CommonState:
