@@ -327,6 +327,8 @@ WRONG_TYPES: dict[str, Callable[[dict], Any]] = {
     "events is text": lambda d: d.update(events="events"),
     "depth is text": lambda d: d.update(depth="deep"),
     "elapsed is null": lambda d: d.update(elapsed=None),
+    "a path index is text": lambda d: d["pending"][0].update(path=[["collect", "§"]]),
+    "a path container is a number": lambda d: d["pending"][0].update(path=[[1, 0]]),
 }
 
 

@@ -302,6 +302,8 @@ BROKEN: dict[str, tuple[Mutation, list[str]]] = {
     "no-questions": (_set("questions", []), ["malformed", "questions"]),
     "event-kind": (_set("events.0.kind", "exploded"), ["malformed"]),
     "path-step-shape": (_set("path.3.path", [["collect"]]), ["malformed"]),
+    "path-index-text": (_set("path.3.path", [["collect", "§"]]), ["malformed", "whole number"]),
+    "path-container-number": (_set("path.3.path", [[1, 0]]), ["malformed"]),
     "count-text": (_set(f"{COUNTER}.count", "2"), ["malformed"]),
     "unarrived-negative": (_set("walk.unarrived.done", -1), ["malformed"]),
     "settled-status": (_set("walk.settled.start.status", "done"), ["malformed"]),

@@ -15,7 +15,7 @@ from engines.result import NodeError, TraceEvent
 
 _CLOSED = ConfigDict(extra="forbid", frozen=True)
 
-Path = list[Annotated[list[StrictStr | StrictInt], Field(min_length=2, max_length=2)]]
+Path = list[tuple[StrictStr, StrictInt]]
 Count = Annotated[StrictInt, Field(ge=0)]
 
 

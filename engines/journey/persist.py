@@ -45,7 +45,7 @@ FORMAT = "compat.journey.session"
 VERSION = 1
 
 _CLOSED = ConfigDict(extra="forbid", frozen=True)
-Path = list[Annotated[list[StrictStr | StrictInt], Field(min_length=2, max_length=2)]]
+Path = list[tuple[StrictStr, StrictInt]]
 Count = Annotated[StrictInt, Field(ge=0)]
 
 
