@@ -46,13 +46,18 @@ class Engine(Protocol):
 
 
 class _BuiltinAdapter:
-    """One of our engines on a fresh virtual clock per run, driven through a conversation."""
+    """One of our engines, driven through a conversation, on a fresh virtual clock per run.
+
+    The engine itself is kept (one per thread and tool registry), so its compiled plans and
+    journeys serve every run — compile once, run many, as in production; a run's clock is
+    the only thing made new."""
 
     name = ""
 
     def __init__(self, tools: ToolRegistry | None = None, env: Mapping[str, str] | None = None):
         self.tools = tools or builtin_registry()
         self.env = dict(env or {})
+        self._local = threading.local()
 
     def engine(self, tools: ToolRegistry | None = None) -> Any:
         raise NotImplementedError
@@ -62,6 +67,16 @@ class _BuiltinAdapter:
     ) -> RunResult:
         raise NotImplementedError
 
+    def _engine_for(self, tools: ToolRegistry | None) -> Any:
+        registry = tools or self.tools
+        cached = getattr(self._local, "engine", None)
+        if cached is None or cached[0] is not registry:
+            cached = (registry, self.engine(registry))
+            self._local.engine = cached
+        engine = cached[1]
+        engine.clock = VirtualClock()
+        return engine
+
     def run_case(
         self,
         registry: WorkflowRegistry,
@@ -70,7 +85,8 @@ class _BuiltinAdapter:
         *,
         tools: ToolRegistry | None = None,
     ) -> RunResult:
-        return self.converse(self.engine(tools), registry, dict(inputs), list(conversation))
+        engine = self._engine_for(tools)
+        return self.converse(engine, registry, dict(inputs), list(conversation))
 
 
 class GraphAdapter(_BuiltinAdapter):
