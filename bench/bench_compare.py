@@ -22,9 +22,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import compat.compare.values as values_module
 from compat.compare import compare_runs
 from compat.engines import GraphAdapter, JourneyAdapter, run_engine
+from compat.perf.harness import deepdiff_timer
 from compat.tolerances import Tolerances
 from engines.model import ValidatedWorkflow, WorkflowRegistry, validate_workflow
 from engines.result import RunResult
@@ -123,30 +123,6 @@ class LastRecordChanged(JourneyAdapter):
         return result.model_copy(update={"outputs": {"records": records}})
 
 
-class DeepDiffTimer:
-    """Times every DeepDiff the comparison makes."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._original = values_module.DeepDiff
-
-    def __enter__(self) -> DeepDiffTimer:
-        original = self._original
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - start
-
-        values_module.DeepDiff = timed  # type: ignore[assignment,misc]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        values_module.DeepDiff = self._original  # type: ignore[misc]
-
-
 def full_comparison(
     workflow: ValidatedWorkflow, inputs: dict[str, Any], shadow: Any, repeat: int
 ) -> dict[str, float]:
@@ -159,14 +135,14 @@ def full_comparison(
         left = run_engine(primary_engine, registry, inputs, ())
         right = run_engine(shadow, registry, inputs, ())
         assert left.result is not None and right.result is not None
-        with DeepDiffTimer() as timer:
+        with deepdiff_timer() as spent:
             start = time.perf_counter()
             compare_runs(left, right, workflow, tol)
             compare = time.perf_counter() - start
         parts["graph"].append(left.wall_seconds)
         parts["journey"].append(right.wall_seconds)
         parts["compare"].append(compare)
-        parts["deepdiff"].append(timer.seconds)
+        parts["deepdiff"].append(spent[0])
     return {k: statistics.median(v[1:]) for k, v in parts.items()}
 
 

@@ -151,6 +151,45 @@ def check(
 
 @app.command()
 @guarded
+def perf(
+    paths: Annotated[list[Path], typer.Argument(help="Fixture files or folders of fixtures.")],
+    primary: EngineOption = "graph",
+    shadow: EngineOption = "journey",
+    repeat: Annotated[
+        int | None,
+        typer.Option("--repeat", help="Measured pairs per case (default: about 1 s per case)."),
+    ] = None,
+    isolate: Annotated[
+        bool, typer.Option("--isolate", help="Measure each engine in a fresh subprocess.")
+    ] = False,
+    scaling: Annotated[
+        bool, typer.Option("--scaling", help="Also fit how cost grows on built-in shapes.")
+    ] = False,
+    band: Annotated[
+        float, typer.Option("--band", help="Parity band: ratios within 1 ± band are parity.")
+    ] = 0.10,
+    json_path: Annotated[
+        str | None,
+        typer.Option("--json", help="Write the full report (JSON, raw samples) to this path."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Measure both engines on every case, compare with statistics, and recommend."""
+    commands.perf(
+        paths,
+        primary=primary,
+        shadow=shadow,
+        repeat=repeat,
+        isolate=isolate,
+        scaling=scaling,
+        band=band,
+        json_path=json_path,
+        config=config,
+    )
+
+
+@app.command()
+@guarded
 def run(
     target: Annotated[Path, typer.Argument(help="A workflow, ReactFlow file or fixture.")],
     engine: EngineOption = "graph",

@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from compat import render
 from compat.adhoc import load_target, target_tolerances
 from compat.check import check_options, run_check
 from compat.compare import compare_runs
 from compat.engines import load_engine, run_engine
+from compat.perf.render import print_report
+from compat.perf.report import CasePerf
+from compat.perf.run import perf_options, run_perf
 from compat.report import CaseReport, schema_text
 from engines.clock import VirtualClock
 from engines.config import EngineConfig, load_config
@@ -45,6 +56,28 @@ def _console() -> Console:
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(highlight=False, soft_wrap=False, width=120)
     return console
+
+
+@contextmanager
+def _bar(err: Console, label: str) -> Iterator[tuple[Progress, TaskID]]:
+    """A progress bar on stderr (only shown on a terminal), cleared when done."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+    ) as bar:
+        yield bar, bar.add_task("", total=None)
+
+
+def _write(json_path: str, text: str) -> None:
+    try:
+        Path(json_path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"--json: cannot write {json_path}: {exc.strerror}") from None
 
 
 def check(
@@ -72,16 +105,7 @@ def check(
     )
     err = Console(stderr=True, highlight=False)
     if err.is_terminal:
-        with Progress(
-            TextColumn("checking"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("", total=None)
+        with _bar(err, "checking") as (bar, task):
 
             def advance(done: int, total: int, case: CaseReport) -> None:
                 bar.update(task, completed=done, total=total, description=escape(case.case))
@@ -93,16 +117,52 @@ def check(
         sys.stdout.write(report.to_json())
         return report.ok
     if json_path:
-        try:
-            Path(json_path).write_text(report.to_json(), encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"--json: cannot write {json_path}: {exc.strerror}") from None
+        _write(json_path, report.to_json())
     console = _console()
     console.print(render.check_table(report))
     console.print(render.check_summary(report))
     if json_path:
         console.print(f"report: {escape(json_path)}")
     return report.ok
+
+
+def perf(
+    paths: Sequence[Path],
+    *,
+    primary: str,
+    shadow: str,
+    repeat: int | None,
+    isolate: bool,
+    scaling: bool,
+    band: float,
+    json_path: str | None,
+    config: Path | None,
+) -> None:
+    options = perf_options(
+        primary=primary,
+        shadow=shadow,
+        repeat=repeat,
+        isolate=isolate,
+        scaling=scaling,
+        band=band,
+        config=str(config) if config else None,
+    )
+    err = Console(stderr=True, highlight=False)
+    if err.is_terminal:
+        with _bar(err, "measuring") as (bar, task):
+
+            def advance(done: int, total: int, case: CasePerf) -> None:
+                bar.update(task, completed=done, total=total, description=escape(case.case))
+
+            report = run_perf(paths, options, advance)
+    else:
+        report = run_perf(paths, options)
+    if json_path:
+        _write(json_path, report.to_json())
+    console = _console()
+    print_report(console, report)
+    if json_path:
+        console.print(f"report: {escape(json_path)}")
 
 
 def run(
