@@ -11,9 +11,10 @@
 Node executions per second are counted from the result (`metrics.node_executions`) over
 the wall time of whole runs, result included; each sample runs a shape as many times as fill
 50 ms, and each figure is the median of `repeat` samples.
-With peers installed (`pip install -e .[bench]`), the same chain and fan-out run on LangGraph
-and pydantic-graph in the same process, interleaved with ours, and our per-node time is
-printed as a ratio to theirs.
+With peers installed (`pip install -e .[bench]`), the same chain and fan-out run on LangGraph,
+pydantic-graph and Hamilton in the same process, interleaved with ours, and our per-node time
+is printed as a ratio to theirs. Hamilton cannot express the loop (a DAG has no cycle); the
+loop row shows its nearest, a dynamic map over as many items, and says so.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
+
+import bench_peers
 
 from engines.clock import RealClock, VirtualClock
 from engines.graph import GraphEngine
@@ -163,13 +166,13 @@ def real_time_overlap(branches: int = 8, seconds: float = 1.0) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--no-peers", action="store_true", help="skip LangGraph/pydantic-graph")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="skip LangGraph, pydantic-graph and Hamilton"
+    )
     args = parser.parse_args(argv)
-    peers: dict[str, Any] = {}
+    peers: dict[str, bench_peers.Peer] = {}
     if not args.no_peers:
         try:
-            import bench_peers
-
             peers = bench_peers.available()
         except ImportError as exc:
             print(f"(peers skipped: {exc}; install them with pip install -e .[bench])")
@@ -180,13 +183,16 @@ def main(argv: list[str] | None = None) -> None:
     shapes = [
         ("chain of 1,000", chain(1000), "chain"),
         ("fan-out 100", fan_out(100), "fan"),
-        ("loop 1,000 iterations", loop(1000), None),
+        ("loop 1,000 iterations", loop(1000), "loop"),
     ]
     for label, workflow, peer_shape in shapes:
         runners: dict[str, Callable[[], int]] = {"compat": our_runner(workflow)}
-        if peer_shape is not None:
-            for name, peer in peers.items():
-                runners[name] = peer(peer_shape)
+        notes: list[str] = []
+        for name, peer in peers.items():
+            if peer_shape in peer.shapes:
+                runners[name] = peer.factory(peer_shape)
+                if peer_shape in peer.notes:
+                    notes.append(peer.notes[peer_shape])
         samples: dict[str, list[float]] = {name: [] for name in runners}
         for run in runners.values():
             run()  # warm-up
@@ -200,6 +206,8 @@ def main(argv: list[str] | None = None) -> None:
                 theirs = statistics.median(samples[name])
                 line += f"; {name} {theirs * 1e6:.1f} us/node, ours/theirs {ours / theirs:.2f}"
         print(line)
+        for note in notes:
+            print(f"{'':<24}({note})")
     held, peak = memory_per_paused_execution()
     print(
         f"paused 100-node execution: {held / 1024:.1f} KiB held, {peak / 1024:.1f} KiB peak "
