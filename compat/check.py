@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from compat.compare import compare_runs
 from compat.engines import Engine, EngineRun, load_engine, run_engine
 from compat.noise import compare_with_noise
+from compat.perf.case import PerfOptions, measure_case
+from compat.perf.report import PerfSummary
 from compat.record import REPLAY_WEIGHT, RecordingRegistry, ReplayRegistry
 from compat.report import (
     CaseReport,
@@ -61,6 +63,13 @@ class CheckOptions(BaseModel):
     workers: int = Field(default=1, ge=1, le=64)
     #: An explicit compat.toml / pyproject.toml; None searches from the working directory.
     config: str | None = None
+    #: Measure both engines' performance on each case too (kept out of the score).
+    perf: bool = False
+    #: With `perf`: a case fails when the shadow's wall time is, with 95 % confidence, more
+    #: than this many times the primary's.
+    max_slowdown: float | None = Field(default=None, gt=0)
+    #: With `perf`: seconds of measuring per case.
+    perf_budget: float = Field(default=0.3, gt=0, le=600)
 
 
 @dataclass
@@ -139,6 +148,7 @@ class Runner:
 
     def __init__(self, config: EngineConfig, options: CheckOptions) -> None:
         self.options = options
+        self.config = config
         self.tools = config.tool_registry()
         env = config.environment()
         self.primary: Engine = load_engine(options.primary, tools=self.tools, env=env)
@@ -172,12 +182,14 @@ class Runner:
         right = expect_failures(case.expect, shadow)
         held = None if case.expect is None else not (left or right)
         worst = comparison.worst
+        performance = self._performance(job, case) if options.perf else None
+        too_slow = performance is not None and _too_slow(performance, options.max_slowdown)
         return CaseReport(
             fixture=str(job.path),
             case=case.name,
             compatible=comparison.compatible,
             score=comparison.score,
-            passed=comparison.compatible and held is not False,
+            passed=comparison.compatible and held is not False and not too_slow,
             dimensions=comparison.dimensions,
             noisy_paths=comparison.noisy_paths,
             worst=None if worst is None else WorstDifference.of(worst),
@@ -185,7 +197,23 @@ class Runner:
             shadow=EngineSummary.of(shadow),
             expect=ExpectResult(held=held, primary=left, shadow=right),
             replayed=options.replay,
+            performance=performance,
         )
+
+    def _performance(self, job: Job, case: Case) -> PerfSummary:
+        engines = {self.options.primary: self.primary, self.options.shadow: self.shadow}
+        if len(engines) == 1:
+            engines = {self.options.primary: self.primary, f"{self.options.shadow}'": self.shadow}
+        options = PerfOptions(budget=self.options.perf_budget, config=self.options.config)
+        return measure_case(job, case, options, self.config, engines).summary()
+
+
+def _too_slow(performance: PerfSummary, max_slowdown: float | None) -> bool:
+    """The shadow's wall time, with 95 % confidence, above `max_slowdown` × the primary's."""
+    if max_slowdown is None or performance.problem is not None:
+        return False
+    wall = next(m for m in performance.metrics if m.name == "wall_seconds")
+    return wall.ratio.low > max_slowdown
 
 
 # Worker processes: each loads the configuration, the engines and its fixtures once.
@@ -271,6 +299,8 @@ def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job])
         replay=options.replay,
         timeout=options.timeout,
         workers=options.workers,
+        perf=options.perf,
+        max_slowdown=options.max_slowdown,
     )
     return CheckReport(
         ok=all(r.passed for r in reports), settings=settings, summary=summary, cases=tuple(reports)

@@ -130,6 +130,16 @@ def check(
     ] = False,
     workers: Annotated[int, typer.Option("--workers", help="Cases in parallel processes.")] = 1,
     timeout: TimeoutOption = 60.0,
+    perf: Annotated[
+        bool, typer.Option("--perf", help="Measure both engines' performance too (not scored).")
+    ] = False,
+    max_slowdown: Annotated[
+        float | None,
+        typer.Option(
+            "--max-slowdown",
+            help="With --perf: fail a case whose shadow is surely slower than this × primary.",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Run every case on two engines; exit 0 if all are compatible and correct, 1 if not."""
@@ -143,6 +153,8 @@ def check(
         replay=replay,
         workers=workers,
         timeout=timeout,
+        perf=perf,
+        max_slowdown=max_slowdown,
         config=config,
     )
     if not ok:

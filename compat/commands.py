@@ -91,8 +91,12 @@ def check(
     replay: bool,
     workers: int,
     timeout: float,
+    perf: bool = False,
+    max_slowdown: float | None = None,
     config: Path | None,
 ) -> bool:
+    if max_slowdown is not None and not perf:
+        raise ConfigError("--max-slowdown needs --perf (it gates on the measured slowdown)")
     options = check_options(
         primary=primary,
         shadow=shadow,
@@ -101,6 +105,8 @@ def check(
         replay=replay,
         workers=workers,
         timeout=timeout,
+        perf=perf,
+        max_slowdown=max_slowdown,
         config=str(config) if config else None,
     )
     err = Console(stderr=True, highlight=False)

@@ -50,6 +50,8 @@ def check_table(report: CheckReport) -> Table:
     table.add_column("status")
     table.add_column("result")
     table.add_column("worst difference", overflow="fold")
+    if settings.perf:
+        table.add_column("wall time shadow / primary", overflow="fold")
     for case in report.cases:
         worst = ""
         if case.worst is not None:
@@ -57,15 +59,26 @@ def check_table(report: CheckReport) -> Table:
             worst = f"[{style}]{case.worst.severity.value}[/] {escape(case.worst.note)}"
         elif case.expect.held is False:
             worst = escape((case.expect.primary or case.expect.shadow)[0])
-        table.add_row(
+        cells = [
             escape(Path(case.fixture).name),
             escape(case.case),
             f"{case.score:.3f}",
             escape(_status(case)),
             _verdict(case),
             worst,
-        )
+        ]
+        if settings.perf:
+            cells.append(_wall(case))
+        table.add_row(*cells)
     return table
+
+
+def _wall(case: CaseReport) -> str:
+    performance = case.performance
+    if performance is None or performance.problem is not None:
+        return escape(performance.problem or "") if performance else ""
+    wall = next(m for m in performance.metrics if m.name == "wall_seconds").ratio
+    return f"{wall.median:.2f} [{wall.low:.2f}–{wall.high:.2f}] {wall.verdict.value}"
 
 
 def check_summary(report: CheckReport) -> str:

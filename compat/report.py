@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from compat.compare.model import Difference, DimensionResult, Severity
 from compat.engines import EngineRun
+from compat.perf.report import PerfSummary
 from engines.result import NodeError
 
 REPORT_VERSION = 1
@@ -99,7 +100,8 @@ class CaseReport(BaseModel):
     #: No critical difference and score >= the threshold (and >= --min-score when given).
     compatible: bool
     score: float = Field(ge=0, le=1)
-    #: compatible and the golden answer (if any) held for both engines.
+    #: compatible, the golden answer (if any) held for both engines, and (with
+    #: `--max-slowdown`) the shadow is not slower than allowed.
     passed: bool
     dimensions: tuple[DimensionResult, ...]
     noisy_paths: tuple[str, ...] = ()
@@ -109,6 +111,9 @@ class CaseReport(BaseModel):
     expect: ExpectResult = Field(default_factory=ExpectResult)
     #: The primary's tool calls were replayed to the shadow.
     replayed: bool = False
+    #: With `--perf`: both engines' performance (kept out of `score`; in the gate only with
+    #: `--max-slowdown`).
+    performance: PerfSummary | None = None
 
 
 class Summary(BaseModel):
@@ -134,6 +139,8 @@ class Settings(BaseModel):
     replay: bool = False
     timeout: float
     workers: int = 1
+    perf: bool = False
+    max_slowdown: float | None = None
 
 
 class CheckReport(BaseModel):

@@ -61,11 +61,30 @@ class CasePerf(BaseModel):
     #: Why the case could not be measured (an engine raised).
     problem: str | None = None
 
+    def summary(self) -> PerfSummary:
+        return PerfSummary(
+            runs=self.runs,
+            metrics=self.metrics,
+            recommendations=self.recommendations,
+            problem=self.problem,
+        )
+
     def metric(self, name: str) -> MetricReport:
         for metric in self.metrics:
             if metric.name == name:
                 return metric
         raise KeyError(name)
+
+
+class PerfSummary(BaseModel):
+    """The performance part of a `compat check --perf` case: no raw samples."""
+
+    model_config = _FROZEN
+
+    runs: int
+    metrics: list[MetricReport]
+    recommendations: list[Recommendation]
+    problem: str | None = None
 
 
 class PerfSettings(BaseModel):
