@@ -7,7 +7,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from compat.engines import JourneyAdapter
+from compat.engines import GraphAdapter, JourneyAdapter
+from engines.clock import VirtualClock
+from engines.graph import GraphEngine
 from engines.model import WorkflowRegistry
 from engines.result import RunResult
 from engines.tools import ToolRegistry
@@ -90,8 +92,55 @@ class ExtraVariable(JourneyAdapter):
         return result.model_copy(update={"vars": {**result.vars, "shadow_scratch": True}})
 
 
+def busy_wait(seconds: float) -> None:
+    """Spend `seconds` of real (and CPU) time; sleep() is too coarse below a millisecond."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+class Slowed(GraphAdapter):
+    """The graph engine with a delay injected into every node execution through its `delay`
+    test hook: `per_node` real seconds, no clock time. `hooked` is the same engine with a
+    hook that waits for nothing — the fair baseline, since any hook makes every node a task.
+    `injected` holds the real seconds the hook injected into each run."""
+
+    name = "slowed"
+
+    def __init__(self, per_node: float = 0.002, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.per_node = per_node
+        self.injected: list[float] = []
+
+    def _hook(self, node: str, path: Any) -> float:
+        if self.per_node:
+            start = time.perf_counter()
+            busy_wait(self.per_node)
+            self.injected[-1] += time.perf_counter() - start
+        return 0.0
+
+    def run_case(
+        self,
+        registry: WorkflowRegistry,
+        inputs: Mapping[str, Any],
+        conversation: Sequence[Any],
+        *,
+        tools: ToolRegistry | None = None,
+    ) -> RunResult:
+        self.injected.append(0.0)
+        return super().run_case(registry, inputs, conversation, tools=tools)
+
+    def engine(self, tools: ToolRegistry | None = None) -> GraphEngine:
+        return GraphEngine(
+            tools=tools or self.tools, clock=VirtualClock(), env=self.env, delay=self._hook
+        )
+
+
 crashing = Crashing()
 hanging = Hanging()
 not_a_result = NotAResult()
 off_by_one_percent = OffByOnePercent
 extra_variable = ExtraVariable
+slowed = Slowed(per_node=0.002)
+hooked = Slowed(per_node=0.0)
+hooked.name = "hooked"

@@ -10,6 +10,7 @@ iterations" shows before it hurts.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +65,17 @@ def measure_scaling(
     tools: ToolRegistry | None = None,
 ) -> ScalingReport:
     """Both engines at every size of `shape`, alternating, `repeat` timed runs each."""
+    gc.collect()
+    gc.freeze()  # the caller's heap stays out of the measured runs' collections
+    try:
+        return _measure(shape, engines, repeat, tools)
+    finally:
+        gc.unfreeze()
+
+
+def _measure(
+    shape: Shape, engines: Mapping[str, Any], repeat: int, tools: ToolRegistry | None
+) -> ScalingReport:
     seconds: dict[str, list[float]] = {name: [] for name in engines}
     peaks: dict[str, list[int]] = {name: [] for name in engines}
     baseline: dict[str, float] = {}

@@ -1,0 +1,96 @@
+"""`compat perf` and `compat check --perf` on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import compat
+from typer.testing import CliRunner
+
+from compat.cli import app
+from compat.perf.report import PerfReport
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def invoke(*args: str | Path) -> Any:
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_perf_prints_a_table_per_case_and_writes_every_sample(tmp_path: Path) -> None:
+    out = tmp_path / "perf.json"
+    result = invoke("perf", FIXTURES / "parallel_modes.yaml", "--repeat", "6", "--json", out)
+    assert result.exit_code == 0, result.output
+    report = PerfReport.model_validate_json(out.read_text())
+    assert [c.case for c in report.cases] == [
+        "three-and-two",
+        "zero-branches",
+        "more-items-than-concurrency",
+        "count-from-float",
+    ]
+    first = report.cases[0]
+    assert first.runs == 6
+    assert {name: len(s.timing) for name, s in first.samples.items()} == {"graph": 6, "journey": 6}
+    assert first.metric("clock_seconds").ratio.median == pytest.approx(2.7)
+    assert first.metric("clock_seconds").ratio.verdict.value == "slower"
+    assert [r.rule for r in first.recommendations] == ["sequential_parallel"]
+    assert "parallel_modes.yaml::three-and-two — 6 pairs" in result.output
+    assert "run the branches of fan at the same time" in result.output
+
+
+def test_perf_with_scaling_fits_every_shape(tmp_path: Path) -> None:
+    out = tmp_path / "perf.json"
+    result = invoke(
+        "perf", FIXTURES / "sequence_basics.yaml", "--repeat", "3", "--scaling", "--json", out
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert [s["shape"] for s in report["scaling"]] == ["chain", "fan-out", "loop", "output"]
+    for shape in report["scaling"]:
+        for fit in shape["engines"].values():
+            assert len(fit["seconds"]) == len(shape["sizes"])
+            assert 0.3 < fit["slope"] < 1.8  # about linear (a noisy machine bends the fit)
+    assert "scaling" in result.output
+
+
+def test_check_perf_adds_performance_outside_the_score(tmp_path: Path) -> None:
+    out = tmp_path / "check.json"
+    result = invoke("check", FIXTURES / "retries.yaml", "--perf", "--json", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["settings"]["perf"] is True
+    for case in report["cases"]:
+        names = [m["name"] for m in case["performance"]["metrics"]]
+        assert "wall_seconds" in names and "clock_seconds" in names
+        assert case["score"] == 1.0
+    assert "wall time shadow / primary" in result.output
+
+
+def test_max_slowdown_gates_on_a_surely_slower_shadow() -> None:
+    fixture = FIXTURES / "sequence_basics.yaml"
+    args = ["check", fixture, "--primary", "harness_engines:hooked", "--perf"]
+    slow = invoke(*args, "--shadow", "harness_engines:slowed", "--max-slowdown", "1.2")
+    assert slow.exit_code == 1, slow.output
+    assert "slower" in slow.output
+    roomy = invoke(*args, "--shadow", "harness_engines:slowed", "--max-slowdown", "1000")
+    assert roomy.exit_code == 0, roomy.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["perf", "missing.yaml"], "missing.yaml: no such file or directory"),
+        (["perf", "good.yaml", "--repeat", "1"], "--repeat"),
+        (["perf", "good.yaml", "--band", "1.5"], "--band"),
+        (["perf", "good.yaml", "--shadow", "nowhere:x"], "cannot import 'nowhere'"),
+        (["check", "good.yaml", "--max-slowdown", "2"], "--max-slowdown needs --perf"),
+    ],
+)
+def test_bad_input_exits_2(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "good.yaml").write_text((FIXTURES / "sequence_basics.yaml").read_text())
+    run = compat(*args, cwd=tmp_path)
+    assert run.code == 2, run
+    assert message in run.err
