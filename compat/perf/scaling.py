@@ -1,9 +1,10 @@
 """How each engine's cost grows with a workflow's size.
 
 For each size of a shape (compat/perf/shapes.py) both engines run alternately. A size's
-cost is the fastest of its runs (the least disturbed by whatever else the machine does)
-minus the engine's fixed cost per run, measured at size 1 (an event loop, a result); that
-marginal cost is fitted on log–log axes (cost ∝ n^k: k ≈ 1 is linear, k ≈ 2 quadratic),
+cost is the least CPU time of its runs (CPU time, because a busy machine stretches wall time
+more for longer runs and would bend the fit upward), less the engine's fixed cost per run
+(an event loop, a result: the intercept of a straight-line fit); that marginal cost is
+fitted on log–log axes (cost ∝ n^k: k ≈ 1 is linear, k ≈ 2 quadratic),
 and peak memory on linear axes (bytes per unit of size), so "journey is O(n²) in loop
 iterations" shows before it hurts.
 """
@@ -11,7 +12,7 @@ iterations" shows before it hurts.
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -35,9 +36,9 @@ def complexity(slope: float) -> str:
 class EngineScaling(BaseModel):
     model_config = _FROZEN
 
-    #: Fastest wall seconds per size.
+    #: Least CPU seconds per size.
     seconds: list[float]
-    #: The fixed cost of one run (size 1), left out of the fit.
+    #: The fixed CPU cost of one run, left out of the fit.
     fixed_seconds: float
     #: Peak Python bytes per size (one tracemalloc run each).
     peak_bytes: list[int]
@@ -78,8 +79,7 @@ def _measure(
 ) -> ScalingReport:
     seconds: dict[str, list[float]] = {name: [] for name in engines}
     peaks: dict[str, list[int]] = {name: [] for name in engines}
-    baseline: dict[str, float] = {}
-    for size in (1, *shape.sizes):
+    for size in shape.sizes:
         registry, inputs = shape.build(size)
         runners = {
             name: Runner(engine, registry, inputs, (), tools) for name, engine in engines.items()
@@ -89,18 +89,13 @@ def _measure(
         timed: dict[str, list[float]] = {name: [] for name in engines}
         for _ in range(repeat):
             for name, runner in runners.items():
-                timed[name].append(runner.run().wall_seconds)
+                timed[name].append(runner.run().cpu_seconds)
         for name, runner in runners.items():
-            if size == 1 and 1 not in shape.sizes:
-                baseline[name] = min(timed[name])
-                continue
             seconds[name].append(min(timed[name]))
             peaks[name].append(runner.run(memory=True).peak_bytes or 0)
     report = {}
     for name in engines:
-        fixed = baseline.get(name, 0.0)
-        marginal = [max(t - fixed, 1e-9) for t in seconds[name]]
-        slope = loglog_slope(shape.sizes, marginal)
+        fixed, slope = fit_growth(shape.sizes, seconds[name])
         _, per_unit = linear_fit(shape.sizes, peaks[name])
         report[name] = EngineScaling(
             seconds=seconds[name],
@@ -111,3 +106,13 @@ def _measure(
             bytes_per_unit=per_unit,
         )
     return ScalingReport(shape=shape.name, unit=shape.unit, sizes=list(shape.sizes), engines=report)
+
+
+def fit_growth(sizes: Sequence[int], seconds: Sequence[float]) -> tuple[float, float]:
+    """(fixed cost per run, exponent k of the rest ∝ n^k). The fixed cost is the intercept of
+    a straight line through the points, kept within [0, the smallest cost): for a linear
+    engine it is the per-run overhead; for a superlinear one the line's intercept falls
+    below zero and nothing is taken off."""
+    intercept, _ = linear_fit(sizes, seconds)
+    fixed = min(max(intercept, 0.0), 0.9 * min(seconds))
+    return fixed, loglog_slope(sizes, [t - fixed for t in seconds])
