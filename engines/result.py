@@ -91,9 +91,8 @@ class TraceEvent(BaseModel):
         `tests/test_contract.py` checks it against the validating constructor.
         """
         event = _new(cls)
-        _set(
+        _set_dict(
             event,
-            "__dict__",
             {
                 "seq": seq,
                 "kind": _KINDS[kind],
@@ -104,16 +103,31 @@ class TraceEvent(BaseModel):
                 "detail": detail if detail is not None else {},
             },
         )
-        _set(event, "__pydantic_fields_set__", _TRACE_FIELDS)
-        _set(event, "__pydantic_extra__", None)
-        _set(event, "__pydantic_private__", None)
+        _set_fields_set(event, _TRACE_FIELDS.copy())
+        _set_extra(event, None)
+        _set_private(event, None)
         return event
 
 
+def _slot_setter(cls: type, name: str) -> Any:
+    """The `__set__` of the descriptor behind `name` on instances of `cls`: calling it
+    directly costs about two thirds of `object.__setattr__`, which looks the name up each
+    time (an event sets four of them)."""
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None and hasattr(descriptor, "__set__"):
+            return descriptor.__set__
+    return lambda obj, value: object.__setattr__(obj, name, value)  # pragma: no cover
+
+
 _new = object.__new__
-_set = object.__setattr__
+_set_dict = _slot_setter(TraceEvent, "__dict__")
+_set_fields_set = _slot_setter(TraceEvent, "__pydantic_fields_set__")
+_set_extra = _slot_setter(TraceEvent, "__pydantic_extra__")
+_set_private = _slot_setter(TraceEvent, "__pydantic_private__")
 _KINDS = {kind.value: kind for kind in TraceKind}
-_TRACE_FIELDS = frozenset(TraceEvent.model_fields)
+#: Copied per event: pydantic updates a model's fields set in place (`model_copy(update=)`).
+_TRACE_FIELDS = set(TraceEvent.model_fields)
 
 
 class NodeError(BaseModel):

@@ -90,6 +90,38 @@ def test_result_helpers() -> None:
     }
 
 
+def test_trusted_trace_event_is_the_validated_one() -> None:
+    """`TraceEvent.trusted` skips validation; what it builds must be indistinguishable."""
+    for args in (
+        (0, "started", "a", 1, (), 0.0, None),
+        (7, "failed", "b", 3, (("L", 2),), 1.5, {"code": "X", "handled": False}),
+    ):
+        seq, kind, node, attempt, path, time, detail = args
+        trusted = TraceEvent.trusted(*args)
+        valid = TraceEvent(
+            seq=seq,
+            kind=kind,
+            node=node,
+            attempt=attempt,
+            path=path,
+            time=time,
+            detail=detail if detail is not None else {},
+        )
+        assert type(trusted) is TraceEvent
+        assert trusted == valid
+        assert list(trusted.__dict__.items()) == list(valid.__dict__.items())
+        assert trusted.model_fields_set == valid.model_fields_set
+        assert trusted.__pydantic_extra__ is None and trusted.__pydantic_private__ is None
+        assert trusted.model_dump_json() == valid.model_dump_json()
+        assert repr(trusted) == repr(valid)
+    first = TraceEvent.trusted(0, "started", "a", 1, (), 0.0, None)
+    second = TraceEvent.trusted(1, "started", "a", 1, (), 0.0, None)
+    assert first.detail == {} and first.detail is not second.detail
+    copied = first.model_copy(update={"seq": 5})
+    assert copied.seq == 5 and first.seq == 0
+    assert first.model_fields_set == set(TraceEvent.model_fields)
+
+
 def test_result_refuses_unknown_fields_and_statuses() -> None:
     data = _result().model_dump(mode="json")
     with pytest.raises(ValidationError):

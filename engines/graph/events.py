@@ -108,6 +108,10 @@ class EventStream:
         self._queues: list[asyncio.Queue[Any]] = []
         #: Errors raised by subscribers (they never reach the run).
         self.subscriber_errors: list[BaseException] = []
+        #: Positions of the execution events (the trace is everything else) and the number
+        #: of `started` events: kept as events come, so the result reads neither off them.
+        self._marks = [i for i, e in enumerate(self.events) if e.node is None]
+        self.started = sum(1 for e in self.events if e.kind == "started")
 
     def emit(
         self,
@@ -118,22 +122,43 @@ class EventStream:
         time: float,
         detail: dict[str, Any] | None = None,
     ) -> Event:
+        if node is not None:
+            return self.node_event(kind, node, attempt, path, time, detail)
         events = self.events
-        if node is None:
-            event: Event = ExecutionEvent(len(events), kind, time)
-        else:
-            event = _trusted(len(events), kind, node, attempt, path, time, detail)
+        self._marks.append(len(events))
+        event = ExecutionEvent(len(events), kind, time)
         events.append(event)
-        if self._callbacks:
-            for callback in self._callbacks:
-                try:
-                    callback(event)
-                except Exception as exc:  # a subscriber's bug is not the run's
-                    self.subscriber_errors.append(exc)
-        if self._queues:
-            for queue in self._queues:
-                queue.put_nowait(event)
+        if self._callbacks or self._queues:
+            self._deliver(event)
         return event
+
+    def node_event(
+        self,
+        kind: str,
+        node: str,
+        attempt: int,
+        path: IterationPath,
+        time: float,
+        detail: dict[str, Any] | None = None,
+    ) -> TraceEvent:
+        """Emit a node event (the hot path: two per node execution)."""
+        events = self.events
+        event = _trusted(len(events), kind, node, attempt, path, time, detail)
+        events.append(event)
+        if kind == "started":
+            self.started += 1
+        if self._callbacks or self._queues:
+            self._deliver(event)
+        return event
+
+    def _deliver(self, event: Event) -> None:
+        for callback in self._callbacks:
+            try:
+                callback(event)
+            except Exception as exc:  # a subscriber's bug is not the run's
+                self.subscriber_errors.append(exc)
+        for queue in self._queues:
+            queue.put_nowait(event)
 
     def subscribe(self, callback: Callable[[Event], Any]) -> Callable[[], None]:
         """Call `callback(event)` for every later event; returns an unsubscribe function."""
@@ -152,5 +177,12 @@ class EventStream:
             queue.put_nowait(_END)
 
     def trace(self) -> tuple[TraceEvent, ...]:
-        """The node events, in stream order."""
-        return tuple(e for e in self.events if e.node is not None)  # type: ignore[misc]
+        """The node events, in stream order: the runs between execution events."""
+        events = self.events
+        trace: list[Any] = []
+        start = 0
+        for mark in self._marks:
+            trace += events[start:mark]
+            start = mark + 1
+        trace += events[start:]
+        return tuple(trace)

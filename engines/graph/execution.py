@@ -21,7 +21,7 @@ from engines.errors import EngineStateError, ExpressionError, InputInvalid, Node
 from engines.expressions import as_json
 from engines.graph import containers, finish
 from engines.graph.events import Event, EventStream
-from engines.graph.handlers import ERROR, Outcome
+from engines.graph.handlers import ERROR, Effect, Outcome
 from engines.graph.plan import ExecutionPlan, NodePlan
 from engines.graph.state import (
     CompensationRecord,
@@ -244,7 +244,7 @@ class Execution:
             else:
                 containers.open_container(self, frame, plan)
             return
-        self.stream.emit("started", plan.id, 1, frame.path, self._burst_time)  # type: ignore[arg-type]
+        self.stream.node_event("started", plan.id, 1, frame.path, self._burst_time)  # type: ignore[arg-type]
         try:
             outcome = handler(plan.node, frame.scope)
         except NodeFailure as failure:
@@ -304,14 +304,15 @@ class Execution:
 
     # ------------------------------------------------------------------ resolution
 
-    def _node_completed(self, frame: Frame, plan: NodePlan, outcome: Outcome, attempt: int) -> None:
-        if outcome.writes:
-            self.state.write_vars(outcome.writes)
-        frame.complete(plan.id, outcome.output)
-        self.stream.emit("completed", plan.id, attempt, frame.path, self._burst_time)  # type: ignore[arg-type]
+    def _node_completed(self, frame: Frame, plan: NodePlan, outcome: Effect, attempt: int) -> None:
+        output, handles, writes = outcome
+        if writes:
+            self.state.write_vars(writes)
+        frame.complete(plan.id, output)
+        self.stream.node_event("completed", plan.id, attempt, frame.path, self._burst_time)  # type: ignore[arg-type]
         if plan.compensates:
             self._record_compensation(frame, plan, attempt)
-        self._propagate(frame, plan, outcome.handles)
+        self._propagate(frame, plan, handles)
         if frame.open == 0 and frame.owner is not None:
             self._check_frame(frame)
 

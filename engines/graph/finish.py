@@ -65,13 +65,9 @@ def final_outputs(execution: Execution) -> dict[str, Any]:
     if declared is not None:
         return {name: template.render(top.scope) for name, template in declared.items()}
     merged: dict[str, Any] = {}
-    for node_id in top.level.order:
+    for node_id in top.level.ends:
         state = top.view.get(node_id)
-        if (
-            execution.plan.nodes[node_id].type == "end"
-            and state is not None
-            and state["status"] == COMPLETED
-        ):
+        if state is not None and state["status"] == COMPLETED:
             merged.update(state["output"])
     return merged
 
@@ -137,10 +133,9 @@ def build_result(execution: Execution, status: RunStatus, outputs: dict[str, Any
     if top is not None:
         node_outputs = {n: s["output"] for n, s in top.view.items() if s["status"] == COMPLETED}
         node_errors = dict(top.routed)
-    events = execution.stream.events
     trace = execution.stream.trace()
     metrics = RunMetrics(
-        node_executions=sum(1 for e in events if e.kind == "started"),
+        node_executions=execution.stream.started,
         duration=execution._elapsed,
         wall_seconds=time.perf_counter() - execution._wall,
         subscriber_errors=len(execution.stream.subscriber_errors),

@@ -5,12 +5,16 @@ they read the scope and return an `Outcome` — the output, the handles to fire 
 variables to write — or raise a `NodeFailure`; the scheduler applies the outcome through the
 state's named operations. Nodes that spend clock time (`tool`, `wait`, `subworkflow`, and
 any node with retries) run as tasks in `engines.graph.execution`.
+
+`compile_inline` turns a node into the handler its plan keeps: the same work as the
+`run_*` reference handlers below, with the node's templates bound in once, because reading
+them through the pydantic node on every execution costs more than rendering a plain path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from engines.errors import NodeFailure
 from engines.model.nodes import (
@@ -29,17 +33,15 @@ DEFAULT = ("default",)
 ERROR = ("error",)
 
 
-class Outcome:
-    """The effect of a node execution: its output, the handles it fires, the vars it writes."""
+class Outcome(NamedTuple):
+    """The effect of a node execution: its output, the handles it fires, the vars it writes.
 
-    __slots__ = ("handles", "output", "writes")
+    A tuple, so that compiled handlers return a plain `(output, handles, writes)` (one is
+    made per node execution) and the scheduler unpacks either kind alike."""
 
-    def __init__(
-        self, output: Any, handles: tuple[str, ...] = OUT, writes: dict[str, Any] | None = None
-    ) -> None:
-        self.output = output
-        self.handles = handles
-        self.writes = writes
+    output: Any
+    handles: tuple[str, ...] = OUT
+    writes: dict[str, Any] | None = None
 
 
 Scope = Mapping[str, Any]
@@ -90,6 +92,10 @@ def run_fail(node: FailNode, scope: Scope) -> Outcome:
     raise fail_failure(node, scope)
 
 
+#: What a handler returns: an `Outcome`, or the plain tuple of the same three values.
+Effect = tuple[Any, tuple[str, ...], dict[str, Any] | None]
+Handler = Callable[[Any, Scope], Effect]
+
 INLINE: dict[str, Callable[[Any, Scope], Outcome]] = {
     "start": run_start,
     "set": run_set,
@@ -99,3 +105,59 @@ INLINE: dict[str, Callable[[Any, Scope], Outcome]] = {
     "router": run_router,
     "fail": run_fail,
 }
+
+
+def compile_inline(node: Any) -> Handler | None:
+    """The inline handler of `node`, its templates bound in (None if the node has none: it is
+    a container, an input or a task). It ignores the node it is given, which is `node`."""
+    kind = node.type
+    if kind == "set":
+        return _compiled_set(node)
+    if kind == "transform":
+        render = node.params.value.render
+
+        def transform(_: Any, scope: Scope) -> Effect:
+            return (render(scope), OUT, None)
+
+        return transform
+    if kind == "start":
+        return _start
+    if kind == "end":
+        outputs = tuple(node.params.outputs.items())
+
+        def end(_: Any, scope: Scope) -> Effect:
+            return ({name: t.render(scope) for name, t in outputs}, (), None)
+
+        return end
+    if kind == "condition":
+        test = node.params.expression.test
+
+        def condition(_: Any, scope: Scope) -> Effect:
+            value = test(scope)
+            return (value, TRUE if value else FALSE, None)
+
+        return condition
+    return INLINE.get(kind)
+
+
+def _start(_: Any, scope: Scope) -> Effect:
+    return (scope["inputs"], OUT, None)
+
+
+def _compiled_set(node: SetNode) -> Handler:
+    items = tuple(node.params.values.items())
+    if len(items) == 1:
+        ((name, template),) = items
+        render = template.render
+
+        def set_one(_: Any, scope: Scope) -> Effect:
+            values = {name: render(scope)}
+            return (values, OUT, values)
+
+        return set_one
+
+    def set_many(_: Any, scope: Scope) -> Effect:
+        values = {name: template.render(scope) for name, template in items}
+        return (values, OUT, values)
+
+    return set_many

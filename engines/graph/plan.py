@@ -7,12 +7,11 @@ everything about nodes and edges.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from engines.graph.handlers import INLINE
+from engines.graph.handlers import Handler, compile_inline
 from engines.model import NodeBase, ValidatedWorkflow, WorkflowRegistry
 from engines.model.nodes import FailNode, ToolNode, WaitNode
 from engines.model.topology import Topology
@@ -37,8 +36,10 @@ class NodePlan:
     has_error_edge: bool
     #: Runs as an asyncio task (it may spend clock time or retry with backoff).
     needs_task: bool
-    #: The inline handler (None for containers, inputs and task nodes).
-    handler: Callable[[Any, Any], Any] | None
+    #: The inline handler, called as `handler(node, scope)` (None for containers, inputs and
+    #: task nodes). Compiled for `node`: a copy of the plan with another node needs another
+    #: handler too.
+    handler: Handler | None
     #: Whether completed executions are recorded for compensation.
     compensates: bool
 
@@ -50,6 +51,8 @@ class LevelPlan:
     exit: str | None
     order: tuple[str, ...]
     incoming: MappingProxyType[str, int]
+    #: The level's `end` nodes, in canonical order (what a run's default outputs merge).
+    ends: tuple[str, ...] = ()
 
 
 class ExecutionPlan:
@@ -64,8 +67,9 @@ class ExecutionPlan:
         levels: dict[str | None, LevelPlan] = {}
         for container, level in self.topology.levels.items():
             incoming = {n: len(level.incoming[n]) for n in level.nodes}
+            ends = tuple(n for n in level.nodes if self.workflow.node(n).type == "end")
             levels[container] = LevelPlan(
-                container, level.start, level.exit, level.nodes, MappingProxyType(incoming)
+                container, level.start, level.exit, level.nodes, MappingProxyType(incoming), ends
             )
             for node_id in level.nodes:
                 node = self.workflow.node(node_id)
@@ -80,7 +84,7 @@ class ExecutionPlan:
                     out=out,
                     has_error_edge=any(handle == "error" for handle, _ in out),
                     needs_task=_needs_task(node),
-                    handler=INLINE.get(node.type),
+                    handler=compile_inline(node),
                     compensates=node.compensate is not None,
                 )
         self.nodes = MappingProxyType(nodes)
