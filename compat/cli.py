@@ -180,6 +180,7 @@ def perf(
     band: Annotated[
         float, typer.Option("--band", help="Parity band: ratios within 1 ± band are parity.")
     ] = 0.10,
+    case: Annotated[str | None, typer.Option("--case", help="Only the cases of this name.")] = None,
     json_path: Annotated[
         str | None,
         typer.Option("--json", help="Write the full report (JSON, raw samples) to this path."),
@@ -195,6 +196,7 @@ def perf(
         isolate=isolate,
         scaling=scaling,
         band=band,
+        case=case,
         json_path=json_path,
         config=config,
     )

@@ -141,6 +141,7 @@ def perf(
     isolate: bool,
     scaling: bool,
     band: float,
+    case: str | None = None,
     json_path: str | None,
     config: Path | None,
 ) -> None:
@@ -151,6 +152,7 @@ def perf(
         isolate=isolate,
         scaling=scaling,
         band=band,
+        case=case,
         config=str(config) if config else None,
     )
     err = Console(stderr=True, highlight=False)

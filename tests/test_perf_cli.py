@@ -41,6 +41,16 @@ def test_perf_prints_a_table_per_case_and_writes_every_sample(tmp_path: Path) ->
     assert "run the branches of fan at the same time" in result.output
 
 
+def test_perf_case_measures_only_the_named_case(tmp_path: Path) -> None:
+    out = tmp_path / "perf.json"
+    args = ("perf", FIXTURES / "parallel_modes.yaml", "--repeat", "5", "--json", out)
+    result = invoke(*args, "--case", "zero-branches")
+    assert result.exit_code == 0, result.output
+    report = PerfReport.model_validate_json(out.read_text())
+    assert [c.case for c in report.cases] == ["zero-branches"]
+    assert "three-and-two" not in result.output
+
+
 def test_perf_with_scaling_fits_every_shape(tmp_path: Path) -> None:
     out = tmp_path / "perf.json"
     result = invoke(
@@ -87,6 +97,7 @@ def test_max_slowdown_gates_on_a_surely_slower_shadow() -> None:
         (["perf", "good.yaml", "--band", "1.5"], "--band"),
         (["perf", "good.yaml", "--shadow", "nowhere:x"], "cannot import 'nowhere'"),
         (["check", "good.yaml", "--max-slowdown", "2"], "--max-slowdown needs --perf"),
+        (["perf", "good.yaml", "--case", "nope"], "--case: no case named 'nope' in good.yaml"),
     ],
 )
 def test_bad_input_exits_2(tmp_path: Path, args: list[str], message: str) -> None:

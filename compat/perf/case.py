@@ -39,6 +39,8 @@ class PerfOptions(BaseModel):
     band: float = Field(default=0.10, gt=0, lt=1)
     #: Also fit how each engine's cost grows on the built-in shapes.
     scaling: bool = False
+    #: Only the cases of this name.
+    case: str | None = None
     config: str | None = None
 
 

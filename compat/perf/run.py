@@ -14,6 +14,7 @@ from compat.perf.report import CasePerf, PerfReport, PerfSettings
 from compat.perf.scaling import measure_scaling
 from compat.perf.shapes import SHAPES
 from engines.config import load_config
+from engines.errors import ConfigError
 
 __all__ = ["PerfOptions", "perf_options", "run_perf"]
 
@@ -31,7 +32,14 @@ def run_perf(
         name: load_engine(spec, tools=tools, env=config.environment())
         for name, spec in roles(options).items()
     }
-    work = [(job, case) for job in jobs for case in job.cases]
+    work = [
+        (job, case)
+        for job in jobs
+        for case in job.cases
+        if options.case is None or case.name == options.case
+    ]
+    if not work:
+        raise ConfigError(f"--case: no case named {options.case!r} in {', '.join(map(str, paths))}")
     cases: list[CasePerf] = []
     for job, case in work:
         cases.append(measure_case(job, case, options, config, engines))
