@@ -118,7 +118,9 @@ class VirtualClock(Clock):
         self._loop: VirtualTimeLoop | None = None
 
     def now(self) -> float:
-        return self._loop.time() if self._loop is not None else self._now
+        # The loop's time read directly: the journey reads the clock for every event.
+        loop = self._loop
+        return loop._virtual_now if loop is not None else self._now
 
     def _require_loop(self) -> VirtualTimeLoop:
         loop = asyncio.get_running_loop()

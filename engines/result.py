@@ -103,7 +103,7 @@ class TraceEvent(BaseModel):
                 "detail": detail if detail is not None else {},
             },
         )
-        _set_fields_set(event, _TRACE_FIELDS.copy())
+        _set_fields_set(event, _TRACE_FIELDS)
         _set_extra(event, None)
         _set_private(event, None)
         return event
@@ -126,7 +126,8 @@ _set_fields_set = _slot_setter(TraceEvent, "__pydantic_fields_set__")
 _set_extra = _slot_setter(TraceEvent, "__pydantic_extra__")
 _set_private = _slot_setter(TraceEvent, "__pydantic_private__")
 _KINDS = {kind.value: kind for kind in TraceKind}
-#: Copied per event: pydantic updates a model's fields set in place (`model_copy(update=)`).
+#: Shared by every trusted event. A `set`, not a frozenset: `model_copy(update=)` copies it
+#: and updates the copy. Nothing adds to it but names it already holds (every field is set).
 _TRACE_FIELDS = set(TraceEvent.model_fields)
 
 

@@ -39,6 +39,11 @@ async def run(session: Session, frame: Walk, state: State, node: NodeBase) -> st
     """Run the node state `state` and return its outcome token."""
     if node.id in session.timed:
         return await _timed_node(session, frame, state, node)
+    return run_quick(session, frame, node)
+
+
+def run_quick(session: Session, frame: Walk, node: NodeBase) -> str:
+    """Run a node whose state settles at once (its type is in `QUICK_TYPES`, it is not timed)."""
     session.emit("started", node.id, 1, frame.path)
     try:
         return _QUICK[node.type](session, frame, node, frame.scope)
@@ -99,6 +104,7 @@ _QUICK: dict[str, Callable[[Session, Walk, Any, Any], str]] = {
     "router": _route,
     "fail": _fail_now,
 }
+QUICK_TYPES = frozenset(_QUICK)
 
 
 def _fail_failure(node: FailNode, scope: Any) -> NodeFailure:

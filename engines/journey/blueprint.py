@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from engines.journey.actions import QUICK_TYPES
 from engines.journey.compiler import compile_journey
 from engines.journey.model import Journey
 from engines.model import ValidatedWorkflow, WorkflowRegistry
@@ -37,6 +38,11 @@ class Blueprint:
             for n in self.workflow.nodes
             if n.type in ("tool", "wait", "subworkflow")
             or (n.retry is not None and n.retry.max_attempts > 1)
+        )
+        #: Nodes whose state runs to its outcome at once (no clock time, no question, no
+        #: container): the walk calls them without a coroutine.
+        self.quick = frozenset(
+            n.id for n in self.workflow.nodes if n.id not in self.timed and n.type in QUICK_TYPES
         )
         self.exits = MappingProxyType({c: level.exit for c, level in self.topology.levels.items()})
 

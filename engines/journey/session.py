@@ -76,6 +76,7 @@ class Session:
         self.position = blueprint.position
         self.exits = blueprint.exits
         self.timed = blueprint.timed
+        self.quick = blueprint.quick
         self.nodes = blueprint.workflow.node_map
         self.tools = engine.tools
         self.clock = engine.clock

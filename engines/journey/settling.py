@@ -24,8 +24,7 @@ def skip(session: Session, frame: Walk, node_id: str, reason: str) -> None:
 
 def open_paths(session: Session, frame: Walk, node_id: str, handles: tuple[str, ...]) -> None:
     """The paths out of `node_id` through `handles` arrive open; the others close."""
-    for handle, target in session.plan_out[node_id]:
-        frame.path_arrives(target, handle in handles)
+    frame.paths_arrive(session.plan_out[node_id], handles)
 
 
 def complete(

@@ -132,6 +132,14 @@ class Walk:
         if fired:
             self.arrived[node] += 1
 
+    def paths_arrive(self, edges: tuple[tuple[str, str], ...], handles: tuple[str, ...]) -> None:
+        """The paths `edges` (handle, target) arrive: open through `handles`, closed otherwise."""
+        unarrived, arrived = self.unarrived, self.arrived
+        for handle, target in edges:
+            unarrived[target] -= 1
+            if handle in handles:
+                arrived[target] += 1
+
 
 @dataclass(eq=False)
 class Counter:

@@ -23,6 +23,8 @@ from engines.journey.state import Question, Walk
 if TYPE_CHECKING:
     from engines.journey.session import Session
 
+NODE = Role.NODE  # read once: an enum member lookup costs more than the walk's own steps
+
 
 class JourneyDivergence(AssertionError):
     """A transition skipped a node the semantics say is alive: a compiler bug."""
@@ -32,9 +34,11 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
     """Walk `frame` from `position` to the end of its level."""
     journey = session.journey
     order = frame.level.order
+    entries = frame.level.entries
     states = journey.states
-    container = frame.level.container
     end = len(order)
+    quick = session.quick
+    after = frame.level.after
     direct = False  # entered by a transition that targets the node's state itself
     while position < end:
         frame.deferred.discard(position)
@@ -42,7 +46,7 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
         if node_id in frame.settled or node_id in frame.waiting or node_id in frame.runs:
             position, direct = position + 1, False
             continue
-        entry = journey.entry(container, position)
+        entry = entries[position]
         unarrived = frame.unarrived[node_id]
         if entry != node_id and not direct:  # a guard: the join rule decides
             guard = states[entry]
@@ -65,7 +69,11 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
             skip(session, frame, node_id, "dead_path")
             position, direct = position + 1, False
             continue
-        token, state = await run_state(session, frame, states[node_id], position)
+        state = states[node_id]
+        if node_id in quick and state.role is NODE:
+            token: str | None = actions.run_quick(session, frame, session.nodes[node_id])
+        else:
+            token, state = await run_state(session, frame, state, position)
         if token is None:  # waiting for an answer, or a container waiting inside
             position, direct = position + 1, False
             continue
@@ -76,8 +84,12 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
             position, direct = position + 1, False
             continue
         target = state.target(token)
-        position = _pass_over(session, frame, position, target)
-        direct = target in states and states[target].role is Role.NODE
+        following = states.get(target)
+        if following is not None and following.position == position + 1 and target != after:
+            position += 1  # the next position: nothing passed over
+        else:
+            position = _pass_over(session, frame, position, target)
+        direct = following is not None and following.role is NODE
 
 
 def _pass_over(session: Session, frame: Walk, position: int, target: str) -> int:
