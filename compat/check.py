@@ -198,6 +198,7 @@ class Runner:
             expect=ExpectResult(held=held, primary=left, shadow=right),
             replayed=options.replay,
             performance=performance,
+            too_slow=too_slow,
         )
 
     def _performance(self, job: Job, case: Case) -> PerfSummary:
@@ -288,6 +289,7 @@ def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job])
         passed=sum(r.passed for r in reports),
         incompatible=sum(not r.compatible for r in reports),
         expect_failed=sum(r.expect.held is False for r in reports),
+        too_slow=sum(r.too_slow for r in reports),
         mean_score=round(sum(r.score for r in reports) / len(reports), 6) if reports else 1.0,
     )
     settings = Settings(

@@ -34,7 +34,9 @@ def _verdict(report: CaseReport) -> str:
         return "[green]pass[/]"
     if not report.compatible:
         return "[red]incompatible[/]"
-    return "[red]expect failed[/]"
+    if report.expect.held is False:
+        return "[red]expect failed[/]"
+    return "[red]too slow[/]"
 
 
 def check_table(report: CheckReport) -> Table:
@@ -83,9 +85,14 @@ def _wall(case: CaseReport) -> str:
 
 def check_summary(report: CheckReport) -> str:
     s = report.summary
+    slow = (
+        f", {s.too_slow} over --max-slowdown {report.settings.max_slowdown:g}"
+        if report.settings.max_slowdown is not None
+        else ""
+    )
     return (
         f"{s.cases} cases: {s.passed} passed, {s.incompatible} incompatible, "
-        f"{s.expect_failed} golden answers failed; mean score {s.mean_score:.3f}"
+        f"{s.expect_failed} golden answers failed{slow}; mean score {s.mean_score:.3f}"
     )
 
 

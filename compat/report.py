@@ -114,6 +114,8 @@ class CaseReport(BaseModel):
     #: With `--perf`: both engines' performance (kept out of `score`; in the gate only with
     #: `--max-slowdown`).
     performance: PerfSummary | None = None
+    #: With `--max-slowdown`: the shadow's wall time was surely above the allowed multiple.
+    too_slow: bool = False
 
 
 class Summary(BaseModel):
@@ -123,6 +125,8 @@ class Summary(BaseModel):
     passed: int
     incompatible: int
     expect_failed: int
+    #: Cases that failed the `--max-slowdown` gate.
+    too_slow: int = 0
     mean_score: float
 
 

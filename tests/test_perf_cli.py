@@ -84,9 +84,16 @@ def test_max_slowdown_gates_on_a_surely_slower_shadow() -> None:
     args = ["check", fixture, "--primary", "harness_engines:hooked", "--perf"]
     slow = invoke(*args, "--shadow", "harness_engines:slowed", "--max-slowdown", "1.2")
     assert slow.exit_code == 1, slow.output
-    assert "slower" in slow.output
+    assert "slower" in slow.output and "too slow" in slow.output
+    assert "expect failed" not in slow.output
+    assert "0 passed, 0 incompatible, 0 golden answers failed, 4 over --max-slowdown 1.2" in (
+        slow.output
+    )
     roomy = invoke(*args, "--shadow", "harness_engines:slowed", "--max-slowdown", "1000")
     assert roomy.exit_code == 0, roomy.output
+    assert "4 passed, 0 incompatible, 0 golden answers failed, 0 over --max-slowdown 1000" in (
+        roomy.output
+    )
 
 
 @pytest.mark.parametrize(
