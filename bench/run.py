@@ -12,6 +12,7 @@ import bench_expressions
 import bench_graph
 import bench_journey
 import bench_validation
+import instructions
 import shadow
 
 
@@ -23,6 +24,8 @@ def main() -> None:
     bench_graph.main([])
     print()
     bench_journey.main([])
+    print()
+    instructions.main([])
     print()
     bench_compare.main([])
     print()
