@@ -48,16 +48,17 @@ class Engine(Protocol):
 class _BuiltinAdapter:
     """One of our engines, driven through a conversation, on a fresh virtual clock per run.
 
-    The engine itself is kept (one per thread and tool registry), so its compiled plans and
-    journeys serve every run — compile once, run many, as in production; a run's clock is
-    the only thing made new."""
+    The engine itself is kept (one per tool registry), so its compiled plans and journeys
+    serve every run in every thread — compile once, run many, as in production; each run gets
+    a twin of it on a clock of its own (`with_clock`), the only thing made new."""
 
     name = ""
 
     def __init__(self, tools: ToolRegistry | None = None, env: Mapping[str, str] | None = None):
         self.tools = tools or builtin_registry()
         self.env = dict(env or {})
-        self._local = threading.local()
+        self._engine: tuple[ToolRegistry, Any] | None = None
+        self._engine_lock = threading.Lock()
 
     def engine(self, tools: ToolRegistry | None = None) -> Any:
         raise NotImplementedError
@@ -69,13 +70,11 @@ class _BuiltinAdapter:
 
     def _engine_for(self, tools: ToolRegistry | None) -> Any:
         registry = tools or self.tools
-        cached = getattr(self._local, "engine", None)
-        if cached is None or cached[0] is not registry:
-            cached = (registry, self.engine(registry))
-            self._local.engine = cached
-        engine = cached[1]
-        engine.clock = VirtualClock()
-        return engine
+        with self._engine_lock:
+            cached = self._engine
+            if cached is None or cached[0] is not registry:
+                cached = self._engine = (registry, self.engine(registry))
+        return cached[1].with_clock(VirtualClock())
 
     def run_case(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -50,6 +52,15 @@ class GraphEngine:
         self.delay = delay
         self._plans: OrderedDict[tuple[str, ...], ExecutionPlan] = OrderedDict()
         self._cache_size = plan_cache_size
+        #: Guards the plan cache, which `with_clock` twins in other threads share.
+        self._plans_lock = threading.Lock()
+
+    def with_clock(self, clock: Clock) -> GraphEngine:
+        """This engine on another clock, sharing its compiled plans (and their cache): a run
+        needs a clock of its own, not a compilation of its own."""
+        twin = copy.copy(self)
+        twin.clock = clock
+        return twin
 
     # ------------------------------------------------------------------ plans
 
@@ -59,21 +70,26 @@ class GraphEngine:
         """The cached plan of `workflow` (compiled on first use)."""
         if isinstance(workflow, ValidatedWorkflow) and registry is None:
             key: tuple[str, ...] = (workflow.content_hash, workflow.content_hash)
-            plan = self._plans.get(key)
+            plan = self._cached_plan(key)
             if plan is not None:
-                self._plans.move_to_end(key)
                 return plan
         validated, registry = resolve_workflow(workflow, registry, self.tools, "graph")
         key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
-        plan = self._plans.get(key)
+        plan = self._cached_plan(key)
         if plan is None:
-            plan = ExecutionPlan(validated, registry)
-            self._plans[key] = plan
-            if len(self._plans) > self._cache_size:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end(key)
+            plan = ExecutionPlan(validated, registry)  # outside the lock: compiling is slow
+            with self._plans_lock:
+                self._plans[key] = plan
+                if len(self._plans) > self._cache_size:
+                    self._plans.popitem(last=False)
         return plan
+
+    def _cached_plan(self, key: tuple[str, ...]) -> ExecutionPlan | None:
+        with self._plans_lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+            return plan
 
     # ------------------------------------------------------------------ executions
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -34,6 +36,15 @@ class JourneyEngine:
         self.env = dict(env or {})
         self._blueprints: OrderedDict[tuple[str, ...], Blueprint] = OrderedDict()
         self._cache_size = cache_size
+        #: Guards the blueprint cache, which `with_clock` twins in other threads share.
+        self._blueprints_lock = threading.Lock()
+
+    def with_clock(self, clock: Clock) -> JourneyEngine:
+        """This engine on another clock, sharing its compiled journeys (and their cache): a
+        session needs a clock of its own, not a compilation of its own."""
+        twin = copy.copy(self)
+        twin.clock = clock
+        return twin
 
     def blueprint(
         self, workflow: WorkflowLike, registry: WorkflowRegistry | None = None
@@ -41,21 +52,26 @@ class JourneyEngine:
         """The cached compiled journey of `workflow` (compiled on first use)."""
         if isinstance(workflow, ValidatedWorkflow) and registry is None:
             alone = (workflow.content_hash, workflow.content_hash)
-            cached = self._blueprints.get(alone)
+            cached = self._cached(alone)
             if cached is not None:
-                self._blueprints.move_to_end(alone)
                 return cached
         validated, registry = resolve_workflow(workflow, registry, self.tools, "journey")
         key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
-        blueprint = self._blueprints.get(key)
+        blueprint = self._cached(key)
         if blueprint is None:
-            blueprint = Blueprint(validated, registry)
-            self._blueprints[key] = blueprint
-            if len(self._blueprints) > self._cache_size:
-                self._blueprints.popitem(last=False)
-        else:
-            self._blueprints.move_to_end(key)
+            blueprint = Blueprint(validated, registry)  # outside the lock: compiling is slow
+            with self._blueprints_lock:
+                self._blueprints[key] = blueprint
+                if len(self._blueprints) > self._cache_size:
+                    self._blueprints.popitem(last=False)
         return blueprint
+
+    def _cached(self, key: tuple[str, ...]) -> Blueprint | None:
+        with self._blueprints_lock:
+            blueprint = self._blueprints.get(key)
+            if blueprint is not None:
+                self._blueprints.move_to_end(key)
+            return blueprint
 
     def compile(self, workflow: WorkflowLike) -> Journey:
         """The journey a workflow compiles to."""
