@@ -12,6 +12,7 @@ import bench_expressions
 import bench_graph
 import bench_journey
 import bench_validation
+import false_verdicts
 import instructions
 import shadow
 
@@ -28,6 +29,8 @@ def main() -> None:
     instructions.main([])
     print()
     bench_compare.main([])
+    print()
+    false_verdicts.main([])
     print()
     shadow.main([])
 
