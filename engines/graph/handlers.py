@@ -6,9 +6,10 @@ variables to write — or raise a `NodeFailure`; the scheduler applies the outco
 state's named operations. Nodes that spend clock time (`tool`, `wait`, `subworkflow`, and
 any node with retries) run as tasks in `engines.graph.execution`.
 
-`compile_inline` turns a node into the handler its plan keeps: the same work as the
-`run_*` reference handlers below, with the node's templates bound in once, because reading
-them through the pydantic node on every execution costs more than rendering a plain path.
+`compile_inline` turns a node into the handler its plan keeps, with the node's templates
+bound in once (for `start`, `set`, `transform`, `end`, `condition`): reading them through the
+pydantic node on every execution costs more than rendering a plain path. `router` and `fail`
+keep handlers that read their node when called.
 """
 
 from __future__ import annotations
@@ -18,12 +19,9 @@ from typing import Any, NamedTuple
 
 from engines.errors import NodeFailure
 from engines.model.nodes import (
-    ConditionNode,
-    EndNode,
     FailNode,
     RouterNode,
     SetNode,
-    TransformNode,
 )
 
 OUT = ("out",)
@@ -45,28 +43,6 @@ class Outcome(NamedTuple):
 
 
 Scope = Mapping[str, Any]
-
-
-def run_start(node: Any, scope: Scope) -> Outcome:
-    return Outcome(scope["inputs"])
-
-
-def run_set(node: SetNode, scope: Scope) -> Outcome:
-    values = {name: template.render(scope) for name, template in node.params.values.items()}
-    return Outcome(values, OUT, values)
-
-
-def run_transform(node: TransformNode, scope: Scope) -> Outcome:
-    return Outcome(node.params.value.render(scope))
-
-
-def run_end(node: EndNode, scope: Scope) -> Outcome:
-    return Outcome({name: t.render(scope) for name, t in node.params.outputs.items()}, ())
-
-
-def run_condition(node: ConditionNode, scope: Scope) -> Outcome:
-    value = node.params.expression.test(scope)
-    return Outcome(value, TRUE if value else FALSE)
 
 
 def run_router(node: RouterNode, scope: Scope) -> Outcome:
@@ -96,12 +72,8 @@ def run_fail(node: FailNode, scope: Scope) -> Outcome:
 Effect = tuple[Any, tuple[str, ...], dict[str, Any] | None]
 Handler = Callable[[Any, Scope], Effect]
 
+#: Inline handlers that read their node when called (the others are compiled per node).
 INLINE: dict[str, Callable[[Any, Scope], Outcome]] = {
-    "start": run_start,
-    "set": run_set,
-    "transform": run_transform,
-    "end": run_end,
-    "condition": run_condition,
     "router": run_router,
     "fail": run_fail,
 }
