@@ -24,6 +24,7 @@ from typing import Any
 
 from compat.compare import compare_runs
 from compat.engines import GraphAdapter, JourneyAdapter, run_engine
+from compat.perf import shapes
 from compat.perf.harness import deepdiff_timer
 from compat.tolerances import Tolerances
 from engines.model import ValidatedWorkflow, WorkflowRegistry, validate_workflow
@@ -87,21 +88,7 @@ def hundred_nodes(branches: int = 14) -> ValidatedWorkflow:
 
 
 def records_workflow() -> ValidatedWorkflow:
-    return validate_workflow(
-        {
-            "id": "records",
-            "nodes": [
-                {"id": "start", "type": "start"},
-                {"id": "load", "type": "transform", "params": {"value": "{{ inputs.records }}"}},
-                {
-                    "id": "end",
-                    "type": "end",
-                    "params": {"outputs": {"records": "{{ nodes.load.output }}"}},
-                },
-            ],
-            "edges": [{"source": "start", "target": "load"}, {"source": "load", "target": "end"}],
-        }
-    )
+    return shapes.records(0)[0]
 
 
 class LastRecordChanged(JourneyAdapter):
@@ -167,11 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     print("  output of n records, shadow changes one field of the last record:")
     records = records_workflow()
     for n in (10, 100, 190, 1_000, 10_000):
-        items = [
-            {"id": i, "name": f"item-{i}", "score": i * 0.5, "tags": ["a", "b"]} for i in range(n)
-        ]
         cost = full_comparison(
-            records, {"records": items}, LastRecordChanged(), max(3, args.repeat // 3)
+            records, shapes.records(n)[1], LastRecordChanged(), max(3, args.repeat // 3)
         )
         total = cost["graph"] + cost["journey"] + cost["compare"]
         print(
@@ -179,10 +163,7 @@ def main(argv: list[str] | None = None) -> None:
             f"deepdiff {cost['deepdiff'] * 1e3:9.2f} ms = {cost['deepdiff'] / total:5.1%} of the "
             f"full comparison"
         )
-    items = [
-        {"id": i, "name": f"item-{i}", "score": i * 0.5, "tags": ["a", "b"]} for i in range(10_000)
-    ]
-    cost = full_comparison(records, {"records": items}, JourneyAdapter(), 3)
+    cost = full_comparison(records, shapes.records(10_000)[1], JourneyAdapter(), 3)
     total = cost["graph"] + cost["journey"] + cost["compare"]
     print(
         f"    n= 10000, runs agree: full {total * 1e3:9.2f} ms, compare "

@@ -30,61 +30,22 @@ from typing import Any
 
 import bench_peers
 
+from compat.perf import shapes
 from engines.clock import RealClock, VirtualClock
 from engines.graph import GraphEngine
 from engines.model import ValidatedWorkflow, validate_workflow
 
 
 def chain(n: int = 1000) -> ValidatedWorkflow:
-    nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
-    for i in range(n):
-        if i % 2 == 0:
-            nodes.append(
-                {"id": f"n{i}", "type": "set", "params": {"values": {"last": "{{ inputs.x }}"}}}
-            )
-        else:
-            nodes.append(
-                {"id": f"n{i}", "type": "transform", "params": {"value": "{{ inputs.x }}"}}
-            )
-    edges = [{"source": "start", "target": "n0"}]
-    edges += [{"source": f"n{i}", "target": f"n{i + 1}"} for i in range(n - 1)]
-    return validate_workflow({"id": f"chain{n}", "nodes": nodes, "edges": edges})
+    return shapes.chain(n)
 
 
 def fan_out(width: int = 100) -> ValidatedWorkflow:
-    nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
-    nodes += [
-        {"id": f"b{i}", "type": "transform", "params": {"value": "{{ inputs.x }}"}}
-        for i in range(width)
-    ]
-    nodes.append({"id": "join", "type": "transform", "params": {"value": "{{ inputs.x }}"}})
-    edges = [{"source": "start", "target": f"b{i}"} for i in range(width)]
-    edges += [{"source": f"b{i}", "target": "join"} for i in range(width)]
-    return validate_workflow({"id": f"fan{width}", "nodes": nodes, "edges": edges})
+    return shapes.fan_out(width, join="{{ inputs.x }}")
 
 
 def loop(iterations: int = 1000) -> ValidatedWorkflow:
-    return validate_workflow(
-        {
-            "id": f"loop{iterations}",
-            "nodes": [
-                {"id": "start", "type": "start"},
-                {
-                    "id": "L",
-                    "type": "loop",
-                    "params": {"mode": "for", "count": iterations, "max_iterations": iterations},
-                },
-                {"id": "ls", "type": "start", "parent": "L"},
-                {
-                    "id": "body",
-                    "type": "transform",
-                    "parent": "L",
-                    "params": {"value": "{{ loop.index }}"},
-                },
-            ],
-            "edges": [{"source": "start", "target": "L"}, {"source": "ls", "target": "body"}],
-        }
-    )
+    return shapes.loop(iterations)
 
 
 def paused_workflow(n: int = 100) -> ValidatedWorkflow:

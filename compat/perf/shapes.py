@@ -38,14 +38,14 @@ def chain(n: int) -> ValidatedWorkflow:
     return validate_workflow({"id": f"chain{n}", "nodes": nodes, "edges": edges})
 
 
-def fan_out(width: int) -> ValidatedWorkflow:
-    """start → `width` independent transforms → one join."""
+def fan_out(width: int, *, join: Any = 1) -> ValidatedWorkflow:
+    """start → `width` independent transforms → one join (a transform of `join`)."""
     nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
     nodes += [
         {"id": f"b{i}", "type": "transform", "params": {"value": "{{ inputs.x }}"}}
         for i in range(width)
     ]
-    nodes.append({"id": "join", "type": "transform", "params": {"value": 1}})
+    nodes.append({"id": "join", "type": "transform", "params": {"value": join}})
     edges = [{"source": "start", "target": f"b{i}"} for i in range(width)]
     edges += [{"source": f"b{i}", "target": "join"} for i in range(width)]
     return validate_workflow({"id": f"fan{width}", "nodes": nodes, "edges": edges})
