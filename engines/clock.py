@@ -43,6 +43,12 @@ class Clock(ABC):
     def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run a coroutine to completion on an event loop this clock can drive."""
 
+    async def settle(self) -> None:
+        """Return once everything due at the current time has happened (under a virtual
+        clock: every other task waits on a later timer); a real clock cannot know, so it
+        only yields once."""
+        await asyncio.sleep(0)
+
 
 class RealClock(Clock):
     def now(self) -> float:
@@ -139,6 +145,17 @@ class VirtualClock(Clock):
         self._require_loop()
         return asyncio.timeout(seconds)
 
+    async def settle(self) -> None:
+        loop = self._require_loop()
+        # The loop's own queues (CPython's BaseEventLoop): callbacks ready to run, and timers
+        # due now that its next pass would make ready. Time cannot move while either is not
+        # empty, so when both are, nothing more can happen at this time.
+        while loop._ready or any(  # type: ignore[attr-defined]
+            not h.cancelled() and h.when() <= loop._virtual_now
+            for h in loop._scheduled  # type: ignore[attr-defined]
+        ):
+            await asyncio.sleep(0)
+
     def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         if self._loop is not None:
             raise EngineStateError("VirtualClock.run is not re-entrant: a run is in progress")
@@ -153,3 +170,39 @@ class VirtualClock(Clock):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
+
+
+def run_turn(
+    clock: Clock,
+    turn: Callable[[], Coroutine[Any, Any, T]],
+    *,
+    cancel_after: float | None = None,
+    cancel: Callable[[], None] | None = None,
+) -> T:
+    """Run one turn of a run on `clock`; with `cancel_after`, call `cancel()` once that many
+    clock seconds have passed in the turn and everything due then has happened, unless the
+    turn ended first (docs/semantics.md §7.11, the moment of a cancel). Engines' drivers use
+    it so a cancel lands at the same moment in every engine."""
+    if cancel_after is None or cancel is None:
+        return clock.run(turn)
+    delay = max(0.0, cancel_after)
+    request = cancel
+
+    async def main() -> T:
+        work = asyncio.ensure_future(turn())
+
+        async def stopper() -> None:
+            await clock.sleep(delay)
+            await clock.settle()
+            if not work.done():
+                request()
+
+        timer = asyncio.ensure_future(stopper())
+        try:
+            return await work
+        finally:
+            if not timer.done():
+                timer.cancel()
+            await asyncio.gather(timer, return_exceptions=True)
+
+    return clock.run(main)

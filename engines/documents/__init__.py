@@ -1,6 +1,7 @@
 """Documents users write: native workflows, ReactFlow flows and fixtures."""
 
 from engines.documents.fixture import (
+    Cancel,
     Case,
     Expectation,
     Fixture,
@@ -14,6 +15,7 @@ from engines.documents.read import DOCUMENT_SUFFIXES, read_document
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
+    "Cancel",
     "Case",
     "DocumentKind",
     "Expectation",

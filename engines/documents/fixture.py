@@ -8,10 +8,12 @@ cases:
   - name: happy-path
     inputs: {...}
     conversation: [...]    # payloads answering input nodes, in order
+    cancel: {at: 2.5}      # optional: cancel at a clock time, or {when: paused}
+    covers: ["7.4", "7.10"]  # the rules of docs/semantics.md this case pins down
     expect:                # optional golden answer
       status: completed
-      outputs: {...}       # compared exactly
-      vars: {...}          # compared exactly
+      outputs: {...}       # compared exactly, JSON types included (2 is not 2.0)
+      vars: {...}          # compared exactly, likewise
       errors: [{node: charge, code: TOOL_ERROR}]   # exact list, canonical order
 ```
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -29,10 +31,12 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from engines.documents.load import workflow_from_data
 from engines.documents.read import read_document
+from engines.documents.rules import RULES
 from engines.errors import (
     DocumentError,
     FixtureInvalid,
@@ -41,6 +45,7 @@ from engines.errors import (
 )
 from engines.model.fields import JsonData
 from engines.model.problems import problems_from
+from engines.model.races import timed_concurrency
 from engines.model.registry import WorkflowRegistry
 from engines.model.validate import ValidatedWorkflow, validate_workflow
 from engines.result import PSEUDO_NODES, RunStatus
@@ -65,12 +70,40 @@ class Expectation(BaseModel):
     errors: tuple[ExpectedError, ...] | None = None
 
 
+class Cancel(BaseModel):
+    """When a case's run is cancelled (docs/semantics.md §7.11): at a moment of the run's
+    clock, or once the conversation has run out and the run waits for an answer."""
+
+    model_config = _STRICT
+    #: Clock seconds since the run started (paused time does not count).
+    at: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    when: Literal["paused"] | None = None
+
+    @model_validator(mode="after")
+    def _one_moment(self) -> Cancel:
+        if (self.at is None) == (self.when is None):
+            raise ValueError("give exactly one of `at` (clock seconds) or `when: paused`")
+        return self
+
+
+def _known_rules(rules: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = [rule for rule in rules if rule not in RULES]
+    if unknown:
+        raise ValueError(
+            f"unknown rule {unknown[0]!r} (docs/semantics.md numbers: {', '.join(RULES)})"
+        )
+    return rules
+
+
 class Case(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1)
     description: str | None = None
     inputs: dict[str, JsonData] = Field(default_factory=dict)
     conversation: tuple[JsonData, ...] = ()
+    cancel: Cancel | None = None
+    #: The rules of docs/semantics.md this case pins down.
+    covers: Annotated[tuple[str, ...], AfterValidator(_known_rules)] = ()
     expect: Expectation | None = None
 
 
@@ -184,6 +217,7 @@ def fixture_from_data(
     except WorkflowInvalid as exc:
         raise FixtureInvalid(exc.problems, source) from None
     problems.extend(_check_cases(parsed.cases, registry.main))
+    problems.extend(_check_cancel(parsed.cases, registry))
     if problems:
         raise FixtureInvalid(problems, source)
     return Fixture(
@@ -206,9 +240,35 @@ def referenced_files(doc: Any, base: Path) -> tuple[Path, ...]:
     return tuple((base / entry).resolve() for entry in entries if isinstance(entry, str))
 
 
+def _check_cancel(cases: tuple[Case, ...], registry: WorkflowRegistry) -> list[Problem]:
+    """A cancel at a clock time must find the same attempts in progress in every engine: no
+    workflow of the fixture may run clock-spending work concurrently with anything."""
+    timed = [
+        (index, case)
+        for index, case in enumerate(cases)
+        if case.cancel and case.cancel.at is not None
+    ]
+    if not timed:
+        return []
+    index, case = timed[0]
+    problems: list[Problem] = []
+    for workflow_id in registry:
+        validated = registry[workflow_id]
+        for problem in timed_concurrency(validated.workflow, validated.topology):
+            problems.append(
+                Problem(
+                    f"cases[{index}] ({case.name}).cancel.at",
+                    f"workflow {workflow_id!r}, {problem.location}: {problem.message}, so "
+                    "which attempts a cancel at a clock time finds in progress depends on "
+                    "scheduling (docs/semantics.md §7.11); cancel `when: paused` instead",
+                )
+            )
+    return problems
+
+
 def _check_cases(cases: tuple[Case, ...], main: ValidatedWorkflow) -> list[Problem]:
     """Expected errors name nodes that exist: top-level nodes for run errors, any node for
-    compensation failures (a body node's compensation may fail)."""
+    compensation failures and cancelled attempts (a body node's may be either)."""
     problems: list[Problem] = []
     known = set(main.topology.iter_nodes()) | set(PSEUDO_NODES)
     for index, case in enumerate(cases):

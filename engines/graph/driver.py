@@ -1,16 +1,24 @@
 """The multi-turn driver: run a fixture case on the graph engine, answering each pause with
 the next payload of the case's conversation — across a JSON snapshot round trip each time,
-so every fixture with an input node also proves that resume works."""
+so every fixture with an input node also proves that resume works — and cancelling it where
+the case says (docs/semantics.md §7.11)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from engines.documents import Case
+from engines.clock import run_turn
+from engines.documents import Cancel, Case
 from engines.graph.engine import GraphEngine
+from engines.graph.execution import Execution
 from engines.model import WorkflowRegistry
 from engines.result import RunResult, RunStatus
+
+#: Makes the engine that resumes a paused run from its snapshot (a fresh instance, as a new
+#: process would have); None resumes on the same engine.
+Restorer = Callable[[], GraphEngine]
 
 
 def run_conversation(
@@ -20,23 +28,48 @@ def run_conversation(
     conversation: tuple[Any, ...] | list[Any] = (),
     *,
     roundtrip: bool = True,
+    cancel: Cancel | None = None,
+    fresh: Restorer | None = None,
 ) -> RunResult:
     """Start with `inputs`, answer pauses with `conversation` in order; the final result is
-    `paused` if the conversation runs out. Each turn runs on the engine's clock."""
+    `paused` if the conversation runs out (or `cancelled`, with `cancel: {when: paused}`).
+    With `roundtrip`, every pause goes through a JSON snapshot and is resumed by `fresh()`."""
+    at = cancel.at if cancel is not None else None
     execution = engine.start(registry, inputs)
-    result = engine.clock.run(execution.run)
+    result = run_turn(
+        engine.clock, execution.run, cancel_after=at, cancel=lambda x=execution: x.cancel()
+    )
     for payload in conversation:
         if result.status is not RunStatus.PAUSED:
             break
         if roundtrip:
-            snapshot = json.loads(json.dumps(execution.snapshot()))
-            execution = engine.restore(registry, snapshot)
-        result = engine.clock.run(lambda e=execution, p=payload: e.resume(p))
+            engine, execution = _restored(engine, execution, registry, fresh)
+        result = run_turn(
+            engine.clock,
+            lambda e=execution, p=payload: e.resume(p),
+            cancel_after=None if at is None else at - result.metrics.duration,
+            cancel=lambda x=execution: x.cancel(),
+        )
+    if cancel is not None and cancel.when == "paused" and result.status is RunStatus.PAUSED:
+        if roundtrip:
+            engine, execution = _restored(engine, execution, registry, fresh)
+        result = engine.clock.run(execution.cancel_paused)
     return result
+
+
+def _restored(
+    engine: GraphEngine, execution: Execution, registry: WorkflowRegistry, fresh: Restorer | None
+) -> tuple[GraphEngine, Execution]:
+    snapshot = json.loads(json.dumps(execution.snapshot()))
+    if fresh is not None:
+        engine = fresh()
+    return engine, engine.restore(registry, snapshot)
 
 
 def run_case(
     engine: GraphEngine, registry: WorkflowRegistry, case: Case, *, roundtrip: bool = True
 ) -> RunResult:
-    """Run one fixture case (its inputs and conversation)."""
-    return run_conversation(engine, registry, case.inputs, case.conversation, roundtrip=roundtrip)
+    """Run one fixture case (its inputs, conversation and cancel)."""
+    return run_conversation(
+        engine, registry, case.inputs, case.conversation, roundtrip=roundtrip, cancel=case.cancel
+    )

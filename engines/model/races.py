@@ -168,3 +168,66 @@ def check_races(workflow: Workflow, topology: Topology) -> list[Problem]:
                 )
                 break
     return problems
+
+
+# --------------------------------------------------------------------------- timed work
+
+
+def _spends_time(workflow: Workflow, topology: Topology) -> set[str]:
+    """Nodes that can spend clock time: tools, waits, sub-workflows, fail nodes with a retry
+    policy (their backoff), and containers whose body holds any of them."""
+    timed = {
+        node_id
+        for node_id in topology.iter_nodes()
+        if (node := workflow.node(node_id)).type in ("tool", "wait", "subworkflow")
+        or (node.type == "fail" and node.retry is not None)
+    }
+    for container in sorted(
+        (c for c in topology.levels if c is not None),
+        key=lambda c: -len(topology.enclosing(c)),
+    ):
+        if any(n in timed for n in topology.levels[container].nodes):
+            timed.add(container)
+    return timed
+
+
+def _single_branch(node: NodeBase) -> bool:
+    limit = node.params.max_concurrency  # type: ignore[attr-defined]
+    source = getattr(limit, "source", limit)
+    return getattr(limit, "is_static", True) and source == 1 and not isinstance(source, bool)
+
+
+def timed_concurrency(workflow: Workflow, topology: Topology) -> list[Problem]:
+    """Where the moment of a cancel at a clock time would depend on scheduling
+    (docs/semantics.md §7.11): a node that spends clock time and another node that can run
+    concurrently with it, or a parallel with such a body that may open several branches."""
+    problems: list[Problem] = []
+    timed = _spends_time(workflow, topology)
+    for level in topology.levels.values():
+        dom = dominance(workflow, level)
+        related = _related_masks(level, topology)
+        for node_id in level.nodes:
+            if node_id not in timed:
+                continue
+            for other in level.nodes:
+                if other == node_id or related[node_id] >> topology.index[other] & 1:
+                    continue
+                if _exclusive(dom.get(node_id, {}), dom.get(other, {})):
+                    continue
+                problems.append(
+                    Problem(
+                        node_location(workflow, node_id),
+                        f"spends clock time and can run concurrently with {other!r}",
+                    )
+                )
+                break
+            node = workflow.node(node_id)
+            if node.type == "parallel" and not _single_branch(node):
+                problems.append(
+                    Problem(
+                        node_location(workflow, node_id),
+                        "a parallel whose body spends clock time may run several branches at "
+                        "once (its max_concurrency is not a literal 1)",
+                    )
+                )
+    return problems
