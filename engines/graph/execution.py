@@ -31,7 +31,15 @@ from engines.graph.state import (
     Pending,
     RunState,
 )
-from engines.graph.tasks import Deduplicated, Done, Failed, Inline, TaskResult, run_task
+from engines.graph.tasks import (
+    Cancelled,
+    Deduplicated,
+    Done,
+    Failed,
+    Inline,
+    TaskResult,
+    run_task,
+)
 from engines.model.nodes import ToolNode
 from engines.result import VARIABLES_NODE, IterationPath, NodeError, RunResult, TraceEvent
 from engines.result import RunStatus as Status
@@ -76,6 +84,8 @@ class Execution:
         self._burst_time: float | None = None
         #: Attempt in progress of each retried node execution (a cancel fails that attempt).
         self.attempts: dict[tuple[IterationPath, str], int] = {}
+        #: The child run each sub-workflow task is running (a cancel cancels the child).
+        self.children: dict[asyncio.Task[Any], Execution] = {}
 
     # ------------------------------------------------------------------ public API
 
@@ -124,12 +134,31 @@ class Execution:
         return await self._turn()
 
     def cancel(self) -> None:
-        """Stop a running execution: no node starts any more, running ones are cancelled."""
+        """Stop a running execution: no node starts any more, running ones are cancelled —
+        a sub-workflow's child run by the same rules, so it ends and compensates itself
+        (docs/semantics.md §7.11)."""
         if self.status != RUNNING:
             raise EngineStateError(f"execution {self.id!r} is {self.status}, not running")
+        if self._cancel_requested:
+            return
         self._cancel_requested = True
         for task in self._tasks:
-            task.cancel()
+            child = self.children.get(task)
+            if child is not None and child.status == RUNNING:
+                child.cancel()
+            else:
+                task.cancel()
+
+    async def cancel_paused(self) -> RunResult:
+        """End a paused execution as cancelled: its pending inputs are abandoned and its
+        completed work compensated (docs/semantics.md §7.11)."""
+        if self.status != Status.PAUSED:
+            raise EngineStateError(
+                f"execution {self.id!r} is {self.status}, not paused: use cancel() while it runs"
+            )
+        self._begin_turn("execution.resumed")
+        self._cancel_requested = True
+        return await finish.end_turn(self)
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot of a paused execution (docs: engines/graph/snapshot)."""
@@ -264,18 +293,12 @@ class Execution:
     def _collect(self, task: asyncio.Task[TaskResult]) -> None:
         frame, plan = self._tasks.pop(task)
         attempt = self.attempts.pop((frame.path, plan.id), 1)
+        self.children.pop(task, None)
         if task.cancelled():
             error = failures.node_error(
                 plan.id, failures.cancelled(), attempts=attempt, path=frame.path
             )
-            self.state.cancelled.append((frame.order_key(plan), error))
-            self.emit(
-                "failed",
-                plan.id,
-                attempt,
-                frame.path,
-                {"code": error.code, "message": error.message, "handled": False},
-            )
+            self._cancelled(frame, plan, error)
             return
         result = task.result()
         if isinstance(result, Inline):
@@ -290,6 +313,8 @@ class Execution:
                     ),
                 )
             self._node_completed(frame, plan, result.outcome, result.attempt)
+        elif isinstance(result, Cancelled):
+            self._cancelled(frame, plan, result.error)
         elif isinstance(result, Deduplicated):
             frame.complete(plan.id, result.output)
             self.emit("deduplicated", plan.id, 0, frame.path, {"key": result.key})
@@ -303,6 +328,17 @@ class Execution:
                 self._node_failed(frame, plan, result.failure, result.attempts)
 
     # ------------------------------------------------------------------ resolution
+
+    def _cancelled(self, frame: Frame, plan: NodePlan, error: NodeError) -> None:
+        """An attempt abandoned by a cancel: a run error, never routed (§7.11)."""
+        self.state.cancelled.append((frame.order_key(plan), error))
+        self.emit(
+            "failed",
+            plan.id,
+            error.attempts,
+            frame.path,
+            {"code": error.code, "message": error.message, "handled": False},
+        )
 
     def _node_completed(self, frame: Frame, plan: NodePlan, outcome: Effect, attempt: int) -> None:
         output, handles, writes = outcome
@@ -417,6 +453,9 @@ class Execution:
             depth=self.depth + 1,
         )
         child._elapsed = self.now()
+        task = asyncio.current_task()
+        if task is not None:
+            self.children[task] = child
 
         def forward(event: Event) -> None:
             if isinstance(event, TraceEvent):

@@ -59,6 +59,15 @@ class Deduplicated(TaskResult):
         self.key = key
 
 
+class Cancelled(TaskResult):
+    """A sub-workflow node whose child run ended cancelled (the run is being cancelled)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: NodeError) -> None:
+        self.error = error
+
+
 class Inline(TaskResult):
     """The node only waited for its test delay; the scheduler runs it inline now."""
 
@@ -202,5 +211,8 @@ async def _subworkflow(
     result = await child.run()
     if result.status is RunStatus.COMPLETED:
         return Done(Outcome(result.outputs), 1)
+    if result.status is RunStatus.CANCELLED:
+        first = result.errors[0] if result.errors else None
+        return Cancelled(failures.child_cancelled(plan.id, first, path=frame.path))
     inner = result.errors[0]
     return Failed(None, 1, failures.wrapped(plan.id, inner, path=frame.path))
