@@ -11,6 +11,7 @@ from typing import Any
 from compat.tolerances import Tolerances, configured
 from engines.config import EngineConfig
 from engines.documents import (
+    Cancel,
     DocumentKind,
     document_kind,
     fixture_from_data,
@@ -32,6 +33,8 @@ class Target:
     #: The fixture's tolerances, when the target is a fixture.
     tolerances: dict[str, Any]
     case: str | None = None
+    #: The fixture case's cancel, if it has one (docs/semantics.md §7.11).
+    cancel: Cancel | None = None
 
 
 def parse_json_option(text: str | None, option: str) -> Any:
@@ -87,6 +90,7 @@ def load_target(
             else tuple(chosen.conversation),
             dict(fixture.tolerances),
             chosen.name,
+            chosen.cancel,
         )
     if case is not None:
         raise ConfigError(f"--case: {file} is a workflow, not a fixture; it has no cases")
@@ -97,5 +101,8 @@ def load_target(
     )
 
 
-def target_tolerances(config: EngineConfig, target: Target) -> Tolerances:
-    return configured(config).override(target.tolerances, f"{target.source}: tolerances")
+def target_tolerances(
+    config: EngineConfig, target: Target, policy: str | None = None
+) -> Tolerances:
+    tol = configured(config).override(target.tolerances, f"{target.source}: tolerances")
+    return tol if policy is None else tol.override({"policy": policy}, "--policy")

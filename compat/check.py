@@ -8,6 +8,7 @@ our `SetupError`s and nothing half-done. Cases run one after another, or in work
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -19,11 +20,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compat.compare import compare_runs
+from compat.compare.values import values_equal
 from compat.engines import Engine, EngineRun, load_engine, run_engine
 from compat.noise import compare_with_noise
 from compat.perf.case import PerfOptions, measure_case
 from compat.perf.report import PerfSummary
 from compat.record import REPLAY_WEIGHT, RecordingRegistry, ReplayRegistry
+from compat.relay import PORTS, Relay
 from compat.report import (
     CaseReport,
     CheckReport,
@@ -33,7 +36,7 @@ from compat.report import (
     Summary,
     WorstDifference,
 )
-from compat.tolerances import Tolerances, configured
+from compat.tolerances import Policy, Tolerances, configured
 from compat.validation import expand
 from engines.config import EngineConfig, load_config
 from engines.documents import (
@@ -46,6 +49,7 @@ from engines.documents import (
 )
 from engines.documents.fixture import Expectation
 from engines.errors import ConfigError, DocumentError
+from engines.tools import ToolRegistry
 
 
 class CheckOptions(BaseModel):
@@ -55,8 +59,16 @@ class CheckOptions(BaseModel):
 
     primary: str = "graph"
     shadow: str = "journey"
-    #: Overrides every configured threshold: a case needs at least this score.
+    #: Overrides every configured policy (docs/harness.md, "Verdict").
+    policy: Policy | None = None
+    #: A similarity gate: the `threshold` policy, with this threshold for every case.
     min_score: float | None = Field(default=None, ge=0, le=1)
+    #: Every pause goes through a saved snapshot / saved session and is resumed by a fresh
+    #: engine instance.
+    roundtrip: bool = False
+    #: The shadow's run is handed to the other engine at every pause, through the common
+    #: state (compat/sync), and must still equal the primary's uninterrupted run.
+    handoff: bool = False
     noise_runs: int = Field(default=0, ge=0, le=100)
     replay: bool = False
     timeout: float = Field(default=60.0, gt=0)
@@ -112,8 +124,11 @@ def collect(paths: Iterable[str | Path], config: EngineConfig, options: CheckOpt
             continue  # a workflow file beside the fixtures that read it
         fixture = fixture_from_data(doc, source=str(path), base=key.parent, tools=tools)
         tol = base.override(fixture.tolerances, f"{path}: tolerances")
+        if options.policy is not None:
+            tol = tol.override({"policy": options.policy}, "--policy")
         if options.min_score is not None:
-            tol = tol.override({"threshold": options.min_score}, "--min-score")
+            gate = {"policy": "threshold", "threshold": options.min_score}
+            tol = tol.override(gate, "--min-score")
         jobs.append(Job(path, fixture, tol, fixture.cases))
     if not jobs:
         raise DocumentError(
@@ -122,25 +137,35 @@ def collect(paths: Iterable[str | Path], config: EngineConfig, options: CheckOpt
     return jobs
 
 
-def expect_failures(expect: Expectation | None, run: EngineRun) -> tuple[str, ...]:
-    """What of the golden answer did not hold for this run (empty: it held)."""
+def expect_failures(
+    expect: Expectation | None, run: EngineRun, tol: Tolerances | None = None
+) -> tuple[str, ...]:
+    """What of the golden answer did not hold for this run (empty: it held). Values compare
+    as JSON: `2` is not `2.0` and `true` is not `1`, unless the tolerances turn
+    `strict_numeric_types` off (then only the numeric type is relaxed)."""
     if expect is None:
         return ()
     result = run.result
     if result is None:
         return (f"no result: {run.status} ({run.error})",)
+    exact = Tolerances(strict_numeric_types=True if tol is None else tol.strict_numeric_types)
     problems = []
     if expect.status is not None and result.status != expect.status:
         problems.append(f"status: expected {expect.status.value}, got {result.status.value}")
-    if expect.outputs is not None and result.outputs != expect.outputs:
-        problems.append(f"outputs: expected {expect.outputs}, got {result.outputs}")
-    if expect.vars is not None and result.vars != expect.vars:
-        problems.append(f"vars: expected {expect.vars}, got {result.vars}")
+    if expect.outputs is not None and not values_equal(expect.outputs, result.outputs, exact):
+        problems.append(f"outputs: expected {_json(expect.outputs)}, got {_json(result.outputs)}")
+    if expect.vars is not None and not values_equal(expect.vars, result.vars, exact):
+        problems.append(f"vars: expected {_json(expect.vars)}, got {_json(result.vars)}")
     if expect.errors is not None:
         wanted = [(e.node, e.code) for e in expect.errors]
         if result.error_codes() != wanted:
             problems.append(f"errors: expected {wanted}, got {result.error_codes()}")
     return tuple(problems)
+
+
+def _json(value: Any) -> str:
+    """JSON text, so a golden-answer failure shows `2.0` vs `2` and `true` vs `1`."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 class Runner:
@@ -153,13 +178,33 @@ class Runner:
         env = config.environment()
         self.primary: Engine = load_engine(options.primary, tools=self.tools, env=env)
         self.shadow: Engine = load_engine(options.shadow, tools=self.tools, env=env)
+        if options.handoff:
+            # The shadow's side: a relay that starts on the shadow engine, so a case without
+            # pauses still compares the two engines.
+            for spec in (options.primary, options.shadow):
+                if spec not in PORTS:
+                    raise ConfigError(
+                        f"--handoff: engine {spec!r} is not built in; a run is handed over "
+                        f"through the saved formats of {' and '.join(PORTS)} only"
+                    )
+            self.shadow = Relay(options.shadow, options.primary, self.tools, env)
 
     def case(self, job: Job, case: Case) -> CaseReport:
         options, registry = self.options, job.fixture.registry
+
         # Every engine gets the configured tools (a user engine too), or the replay's.
-        run = lambda engine, tools=self.tools: run_engine(  # noqa: E731
-            engine, registry, case.inputs, case.conversation, timeout=options.timeout, tools=tools
-        )
+        def run(engine: Engine, tools: ToolRegistry = self.tools) -> EngineRun:
+            return run_engine(
+                engine,
+                registry,
+                case.inputs,
+                case.conversation,
+                timeout=options.timeout,
+                tools=tools,
+                cancel=case.cancel,
+                roundtrip=options.roundtrip and not isinstance(engine, Relay),
+            )
+
         extra = ()
         if options.replay:
             recorder = RecordingRegistry(self.tools)
@@ -178,8 +223,8 @@ class Runner:
             comparison = compare_runs(
                 primary, shadow, job.fixture.workflow, job.tolerances, extra=extra
             )
-        left = expect_failures(case.expect, primary)
-        right = expect_failures(case.expect, shadow)
+        left = expect_failures(case.expect, primary, job.tolerances)
+        right = expect_failures(case.expect, shadow, job.tolerances)
         held = None if case.expect is None else not (left or right)
         worst = comparison.worst
         performance = self._performance(job, case) if options.perf else None
@@ -188,6 +233,7 @@ class Runner:
             fixture=str(job.path),
             case=case.name,
             compatible=comparison.compatible,
+            policy=comparison.policy,
             score=comparison.score,
             passed=comparison.compatible and held is not False and not too_slow,
             dimensions=comparison.dimensions,
@@ -295,7 +341,10 @@ def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job])
     settings = Settings(
         primary=options.primary,
         shadow=options.shadow,
+        policy=jobs[0].tolerances.policy if jobs else Tolerances().policy,
         min_score=options.min_score,
+        roundtrip=options.roundtrip,
+        handoff=options.handoff,
         threshold=threshold,
         noise_runs=options.noise_runs,
         replay=options.replay,
@@ -311,6 +360,11 @@ def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job])
 
 def check_options(**values: Any) -> CheckOptions:
     """`CheckOptions` from keyword values, or a `ConfigError` naming the bad one."""
+    if values.get("min_score") is not None and values.get("policy") == "equivalence":
+        raise ConfigError(
+            "--min-score is a similarity gate (the threshold policy); it cannot be combined "
+            "with --policy equivalence"
+        )
     try:
         return CheckOptions(**values)
     except ValidationError as exc:

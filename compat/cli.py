@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -109,6 +110,21 @@ TimeoutOption = Annotated[
 ]
 
 
+class PolicyChoice(StrEnum):
+    EQUIVALENCE = "equivalence"
+    THRESHOLD = "threshold"
+
+
+PolicyOption = Annotated[
+    PolicyChoice | None,
+    typer.Option(
+        "--policy",
+        help="equivalence: any difference is incompatible (default); threshold: no critical "
+        "difference and score >= threshold.",
+    ),
+]
+
+
 @app.command()
 @guarded
 def check(
@@ -140,6 +156,17 @@ def check(
             help="With --perf: fail a case whose shadow is surely slower than this × primary.",
         ),
     ] = None,
+    policy: PolicyOption = None,
+    roundtrip: Annotated[
+        bool,
+        typer.Option(
+            "--roundtrip", help="Save every pause and resume it on a fresh engine instance."
+        ),
+    ] = False,
+    handoff: Annotated[
+        bool,
+        typer.Option("--handoff", help="Hand the shadow's run to the other engine at every pause."),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Run every case on two engines; exit 0 if all are compatible and correct, 1 if not."""
@@ -155,6 +182,9 @@ def check(
         timeout=timeout,
         perf=perf,
         max_slowdown=max_slowdown,
+        policy=policy.value if policy else None,
+        roundtrip=roundtrip,
+        handoff=handoff,
         config=config,
     )
     if not ok:
@@ -239,6 +269,7 @@ def diff(
     primary: EngineOption = "graph",
     shadow: EngineOption = "journey",
     timeout: TimeoutOption = 60.0,
+    policy: PolicyOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Compare two engines on one run, side by side; exit 1 if they are incompatible."""
@@ -250,6 +281,7 @@ def diff(
         primary=primary,
         shadow=shadow,
         timeout=timeout,
+        policy=policy.value if policy else None,
         config=config,
     )
     if not ok:

@@ -93,6 +93,9 @@ def check(
     timeout: float,
     perf: bool = False,
     max_slowdown: float | None = None,
+    policy: str | None = None,
+    roundtrip: bool = False,
+    handoff: bool = False,
     config: Path | None,
 ) -> bool:
     if max_slowdown is not None and not perf:
@@ -100,7 +103,10 @@ def check(
     options = check_options(
         primary=primary,
         shadow=shadow,
+        policy=policy,
         min_score=min_score,
+        roundtrip=roundtrip,
+        handoff=handoff,
         noise_runs=noise_runs,
         replay=replay,
         workers=workers,
@@ -189,7 +195,13 @@ def run(
     chosen = load_target(target, tools, case=case, inputs=inputs, conversation=conversation)
     runner = load_engine(engine, tools=tools, env=settings.environment())
     outcome = run_engine(
-        runner, chosen.registry, chosen.inputs, chosen.conversation, timeout=timeout, tools=tools
+        runner,
+        chosen.registry,
+        chosen.inputs,
+        chosen.conversation,
+        timeout=timeout,
+        tools=tools,
+        cancel=chosen.cancel,
     )
     console = _console()
     if outcome.result is None:
@@ -213,18 +225,19 @@ def diff(
     primary: str,
     shadow: str,
     timeout: float,
+    policy: str | None = None,
     config: Path | None,
 ) -> bool:
     settings = _config(config)
     tools = settings.tool_registry()
     chosen = load_target(target, tools, case=case, inputs=inputs, conversation=conversation)
-    tol = target_tolerances(settings, chosen)
+    tol = target_tolerances(settings, chosen, policy)
     env = settings.environment()
     left_engine = load_engine(primary, tools=tools, env=env)
     right_engine = load_engine(shadow, tools=tools, env=env)
     args = (chosen.registry, chosen.inputs, chosen.conversation)
-    left = run_engine(left_engine, *args, timeout=timeout, tools=tools)
-    right = run_engine(right_engine, *args, timeout=timeout, tools=tools)
+    left = run_engine(left_engine, *args, timeout=timeout, tools=tools, cancel=chosen.cancel)
+    right = run_engine(right_engine, *args, timeout=timeout, tools=tools, cancel=chosen.cancel)
     comparison = compare_runs(left, right, chosen.registry.main, tol)
     console = _console()
     label = f"{chosen.source}" + (f"::{chosen.case}" if chosen.case else "")
@@ -234,7 +247,7 @@ def diff(
     console.print(render.scores_table(comparison))
     verdict = "[green]compatible[/]" if comparison.compatible else "[red]incompatible[/]"
     console.print(
-        f"{escape(label)}: {verdict}, score {comparison.score:.3f}, "
+        f"{escape(label)}: {verdict} ({comparison.policy}), score {comparison.score:.3f}, "
         f"{len(comparison.differences)} differences"
     )
     return comparison.compatible

@@ -11,16 +11,18 @@ that is not a `RunResult` a crash too; none of them ever crashes the harness.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engines.clock import VirtualClock
+from engines.documents import Cancel
 from engines.errors import SetupError
 from engines.graph import GraphEngine
 from engines.graph.driver import run_conversation as graph_conversation
@@ -33,6 +35,11 @@ from engines.tools import ToolRegistry, builtin_registry
 
 @runtime_checkable
 class Engine(Protocol):
+    """What the harness runs. `run_case` may also accept, as keywords, `cancel` (a case's
+    `engines.documents.Cancel`: cancel the run at that moment, docs/semantics.md §7.11) and
+    `roundtrip` (save every pause and resume it on a fresh engine instance); the harness
+    passes them only to an engine whose `run_case` takes them."""
+
     name: str
 
     def run_case(
@@ -43,6 +50,17 @@ class Engine(Protocol):
         *,
         tools: ToolRegistry | None = None,
     ) -> RunResult | Mapping[str, Any]: ...
+
+
+def accepts(engine: Any, keyword: str) -> bool:
+    """Whether `engine.run_case` takes the keyword argument `keyword` (or `**kwargs`)."""
+    try:
+        parameters = inspect.signature(engine.run_case).parameters
+    except (TypeError, ValueError):
+        return False
+    return keyword in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 class _BuiltinAdapter:
@@ -64,7 +82,14 @@ class _BuiltinAdapter:
         raise NotImplementedError
 
     def converse(
-        self, engine: Any, registry: WorkflowRegistry, inputs: dict[str, Any], answers: list[Any]
+        self,
+        engine: Any,
+        registry: WorkflowRegistry,
+        inputs: dict[str, Any],
+        answers: list[Any],
+        *,
+        cancel: Cancel | None,
+        fresh: Callable[[], Any] | None,
     ) -> RunResult:
         raise NotImplementedError
 
@@ -83,9 +108,16 @@ class _BuiltinAdapter:
         conversation: Sequence[Any],
         *,
         tools: ToolRegistry | None = None,
+        cancel: Cancel | None = None,
+        roundtrip: bool = False,
     ) -> RunResult:
         engine = self._engine_for(tools)
-        return self.converse(engine, registry, dict(inputs), list(conversation))
+        # A resumed run gets a brand-new engine (its own compiled plans, its own clock), as
+        # another process would.
+        fresh = (lambda: self.engine(tools or self.tools)) if roundtrip else None
+        return self.converse(
+            engine, registry, dict(inputs), list(conversation), cancel=cancel, fresh=fresh
+        )
 
 
 class GraphAdapter(_BuiltinAdapter):
@@ -97,9 +129,24 @@ class GraphAdapter(_BuiltinAdapter):
         return GraphEngine(tools=tools or self.tools, clock=VirtualClock(), env=self.env)
 
     def converse(
-        self, engine: Any, registry: WorkflowRegistry, inputs: dict[str, Any], answers: list[Any]
+        self,
+        engine: Any,
+        registry: WorkflowRegistry,
+        inputs: dict[str, Any],
+        answers: list[Any],
+        *,
+        cancel: Cancel | None,
+        fresh: Callable[[], Any] | None,
     ) -> RunResult:
-        return graph_conversation(engine, registry, inputs, answers, roundtrip=False)
+        return graph_conversation(
+            engine,
+            registry,
+            inputs,
+            answers,
+            roundtrip=fresh is not None,
+            cancel=cancel,
+            fresh=fresh,
+        )
 
 
 class JourneyAdapter(_BuiltinAdapter):
@@ -111,9 +158,24 @@ class JourneyAdapter(_BuiltinAdapter):
         return JourneyEngine(tools=tools or self.tools, clock=VirtualClock(), env=self.env)
 
     def converse(
-        self, engine: Any, registry: WorkflowRegistry, inputs: dict[str, Any], answers: list[Any]
+        self,
+        engine: Any,
+        registry: WorkflowRegistry,
+        inputs: dict[str, Any],
+        answers: list[Any],
+        *,
+        cancel: Cancel | None,
+        fresh: Callable[[], Any] | None,
     ) -> RunResult:
-        return journey_conversation(engine, registry, inputs, answers, roundtrip=False)
+        return journey_conversation(
+            engine,
+            registry,
+            inputs,
+            answers,
+            roundtrip=fresh is not None,
+            cancel=cancel,
+            fresh=fresh,
+        )
 
 
 BUILTIN_ENGINES = {"graph": GraphAdapter, "journey": JourneyAdapter}
@@ -178,17 +240,35 @@ def run_engine(
     *,
     timeout: float = 60.0,
     tools: ToolRegistry | None = None,
+    cancel: Cancel | None = None,
+    roundtrip: bool = False,
 ) -> EngineRun:
-    """Run one case in a worker thread; never raises for anything the engine does."""
+    """Run one case in a worker thread; never raises for anything the engine does. A case
+    the engine cannot run as asked (it takes no `cancel` or `roundtrip`) is a crash that
+    says so."""
     outcome: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    if tools is not None:
+        options["tools"] = tools
+    for keyword, value, what in (
+        ("cancel", cancel, "cancel a run"),
+        ("roundtrip", roundtrip or None, "resume a saved run (--roundtrip)"),
+    ):
+        if value is None:
+            continue
+        if not accepts(engine, keyword):
+            return EngineRun(
+                engine=engine.name,
+                status="crashed",
+                error=f"engine {engine.name!r} cannot {what}: its run_case takes no "
+                f"`{keyword}` argument",
+            )
+        options[keyword] = value
 
     def work() -> None:
         cpu = time.thread_time()
         try:
-            if tools is None:
-                outcome["value"] = engine.run_case(registry, inputs, conversation)
-            else:
-                outcome["value"] = engine.run_case(registry, inputs, conversation, tools=tools)
+            outcome["value"] = engine.run_case(registry, inputs, conversation, **options)
         except BaseException as exc:  # the engine's failure is a result, not ours
             outcome["error"] = exc
         finally:

@@ -16,7 +16,7 @@ from compat.engines import EngineRun
 from compat.perf.report import PerfSummary
 from engines.result import NodeError
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -97,8 +97,11 @@ class CaseReport(BaseModel):
 
     fixture: str
     case: str
-    #: No critical difference and score >= the threshold (and >= --min-score when given).
+    #: The verdict of `policy`: under `equivalence`, no difference at all; under
+    #: `threshold`, no critical difference and a score of at least the threshold.
     compatible: bool
+    #: The policy that decided `compatible`.
+    policy: str = "equivalence"
     score: float = Field(ge=0, le=1)
     #: compatible, the golden answer (if any) held for both engines, and (with
     #: `--max-slowdown`) the shadow is not slower than allowed.
@@ -137,8 +140,14 @@ class Settings(BaseModel):
 
     primary: str
     shadow: str
+    #: The verdict policy (of the first fixture; each case says its own).
+    policy: str = "equivalence"
     min_score: float | None = None
     threshold: float
+    #: Every pause went through a saved run resumed by a fresh engine instance.
+    roundtrip: bool = False
+    #: The shadow's run was handed to the other engine at every pause.
+    handoff: bool = False
     noise_runs: int = 0
     replay: bool = False
     timeout: float

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -24,6 +24,12 @@ from engines.errors import ConfigError
 from engines.model.problems import problems_from
 
 DIMENSIONS = ("outcome", "outputs", "context", "trace", "errors")
+
+#: How a comparison becomes a verdict: `equivalence` — compatible only when nothing the
+#: contract requires to be equal differs (docs/harness.md); `threshold` — the similarity
+#: gate: no critical difference and a score of at least `threshold`.
+POLICIES = ("equivalence", "threshold")
+Policy = Literal["equivalence", "threshold"]
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "outcome": 0.30,
@@ -68,8 +74,8 @@ class Tolerances(BaseModel):
     #: Numbers are equal when |a - b| <= abs_tol or <= rel_tol * max(|a|, |b|).
     abs_tol: float = Field(default=0.0, ge=0)
     rel_tol: float = Field(default=0.0, ge=0)
-    #: Report int vs float (2 vs 2.0) as a difference.
-    strict_numeric_types: bool = False
+    #: Report int vs float (2 vs 2.0) as a difference (JSON types are part of the result).
+    strict_numeric_types: bool = True
     #: Paths left out of the comparison (globs or `re:` regexes).
     ignore_paths: tuple[str, ...] = ()
     #: Paths whose lists are compared as multisets.
@@ -77,13 +83,17 @@ class Tolerances(BaseModel):
     #: Strings compared without regard to case / runs of whitespace.
     ignore_case: bool = False
     normalize_whitespace: bool = False
-    #: Compare error messages (normalised) as well as nodes and codes.
-    compare_messages: bool = False
+    #: Compare error messages (normalised) — in errors, routed errors and `failed` events —
+    #: as well as nodes and codes. Off only for an engine whose messages are its own.
+    compare_messages: bool = True
     #: Foreign error codes mapped onto the shared taxonomy before comparing.
     error_codes: dict[str, str] = Field(default_factory=dict)
     #: Dimension weights of the overall score (normalised to sum 1).
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    #: A pair is compatible when no difference is critical and the score is at least this.
+    #: Which rule turns the comparison into a verdict (`POLICIES`).
+    policy: Policy = "equivalence"
+    #: Under the `threshold` policy: a pair is compatible when no difference is critical and
+    #: the score is at least this. The `equivalence` policy does not use it.
     threshold: float = Field(default=0.95, ge=0, le=1)
     #: Diffy noise filtering: a field is reported only if its raw differences outnumber its
     #: noise differences and both thresholds pass.
@@ -165,4 +175,7 @@ class Tolerances(BaseModel):
 def configured(config: EngineConfig) -> Tolerances:
     """The defaults with the project's `[tool.compat.tolerances]` / compat.toml laid over."""
     where = f"{config.root}: [tool.compat] / compat.toml" if config.root else "configuration"
-    return Tolerances().override(config.tolerances, where)
+    base = Tolerances().override(config.tolerances, where)
+    if config.policy is not None:
+        base = base.override({"policy": config.policy}, f"{where} (policy)")
+    return base

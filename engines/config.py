@@ -30,6 +30,8 @@ class EngineConfig(BaseModel):
     env: tuple[str, ...] = ()
     #: Harness settings (later issues); kept as given.
     tolerances: dict[str, Any] = Field(default_factory=dict)
+    #: The harness's verdict policy (`equivalence` or `threshold`); the harness checks it.
+    policy: str | None = None
     #: The directory the configuration was found in (None when nothing was found).
     root: Path | None = None
 

@@ -1,4 +1,4 @@
-"""The outcome and errors dimensions (compat/compare/dimensions.py) and how compare_runs and
+"""The outcome and errors dimensions (compat/compare/outcome.py, errors.py) and how compare_runs and
 assemble weigh every dimension into one score and one verdict."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from compat.compare import Comparison, assemble, compare_runs
-from compat.compare.dimensions import compare_errors, compare_outcome
+from compat.compare.errors import compare_errors
 from compat.compare.model import Difference, DimensionResult, Severity
+from compat.compare.outcome import compare_outcome
 from compat.engines import EngineRun, GraphAdapter, JourneyAdapter, run_engine
 from compat.tolerances import Tolerances
 from engines.documents import load_fixture
@@ -158,11 +159,13 @@ def test_pause_point_mismatch() -> None:
     # Same node, another prompt: still another pause.
     reworded = ask.model_copy(update={"prompt": "Your name?"})
     assert compare_outcome("paused", "paused", ask, reworded, weight=0.3).score == 0.5
-    # Not critical: the verdict depends on the score.
+    # Not critical: under the threshold policy the score decides; under equivalence (the
+    # default) any difference is incompatible, whatever its severity.
     primary, shadow = engine_run("paused", pause=ask), engine_run("paused", pause=other)
     assert compare(primary, shadow).score == pytest.approx(1 - 0.3 * 0.5)
     assert compare(primary, shadow).compatible is False
-    assert compare(primary, shadow, threshold=0.85).compatible is True
+    assert compare(primary, shadow, threshold=0.85).compatible is False
+    assert compare(primary, shadow, policy="threshold", threshold=0.85).compatible is True
 
 
 def test_real_runs_paused_at_different_inputs() -> None:
@@ -226,14 +229,22 @@ def test_matched_errors_must_agree_on_attempts_path_and_cause() -> None:
     plain = (err("a", "X"),)
     retried = (NodeError(node="a", code="X", attempts=3),)
     [detail] = errors(plain, retried).differences
-    assert (detail.kind, detail.severity) == ("error_detail", Severity.MEDIUM)
-    assert "attempts" in detail.note
-    assert detail.primary["attempts"] == 1 and detail.shadow["attempts"] == 3
+    # A broken contract rule is never below high.
+    assert (detail.kind, detail.severity) == ("error_detail", Severity.HIGH)
+    assert (detail.path, detail.primary, detail.shadow) == ("errors.a.attempts", 1, 3)
     inner = NodeError(node="L", code="X", cause=NodeError(node="body", code="E1", path=(("L", 2),)))
     other = NodeError(node="L", code="X", cause=NodeError(node="body", code="E1", path=(("L", 3),)))
     [cause] = errors((inner,), (other,)).differences
-    assert "cause" in cause.note
+    assert cause.path == "errors.L.cause.path"
+    assert (cause.primary, cause.shadow) == ([["L", 2]], [["L", 3]])
     assert errors((inner,), (inner,)).differences == ()
+    # Every field of the record counts, at any depth of the cause.
+    recoverable = (NodeError(node="a", code="X", recoverable=True),)
+    assert [d.path for d in errors(plain, recoverable).differences] == ["errors.a.recoverable"]
+    deep = NodeError(node="L", code="X", cause=inner.cause.model_copy(update={"code": "E2"}))
+    assert [d.path for d in errors((inner,), (deep,)).differences] == ["errors.L.cause.code"]
+    lost = NodeError(node="L", code="X")
+    assert [d.path for d in errors((inner,), (lost,)).differences] == ["errors.L.cause"]
 
 
 def test_error_codes_map_foreign_codes_onto_ours() -> None:
@@ -254,19 +265,23 @@ def test_error_codes_map_foreign_codes_onto_ours() -> None:
     assert other.score == 0.0
 
 
-def test_messages_are_ignored_by_default() -> None:
+def test_messages_are_compared_by_default() -> None:
+    """docs/semantics.md §9: messages must be equal (engines build theirs with
+    engines.failures); a foreign engine's own wording can be let through."""
     primary, shadow = (err("a", "X", "disk full"),), (err("a", "X", "no space left"),)
-    assert errors(primary, shadow).differences == ()
-
-
-def test_messages_compared_when_asked() -> None:
-    primary, shadow = (err("a", "X", "disk full"),), (err("a", "X", "no space left"),)
-    result = errors(primary, shadow, compare_messages=True)
+    result = errors(primary, shadow)
     [diff] = result.differences
-    assert (diff.kind, diff.path, diff.severity) == ("message", "errors.a.message", Severity.LOW)
+    assert (diff.kind, diff.path, diff.severity) == ("message", "errors.a.message", Severity.HIGH)
     assert (diff.primary, diff.shadow) == ("disk full", "no space left")
-    assert result.score == pytest.approx(0.5)
-    assert errors(primary, primary, compare_messages=True).differences == ()
+    assert result.score == 0.0
+    assert errors(primary, primary).differences == ()
+
+
+def test_messages_can_be_left_out() -> None:
+    primary, shadow = (err("a", "X", "disk full"),), (err("a", "X", "no space left"),)
+    assert errors(primary, shadow, compare_messages=False).differences == ()
+    # An ignore rule leaves out one field of the records too.
+    assert errors(primary, shadow, ignore_paths=["errors.**.message"]).differences == ()
 
 
 def test_messages_are_normalised_before_comparing() -> None:
@@ -292,13 +307,16 @@ def test_routed_node_errors_compared() -> None:
     assert only_primary.score == 0.0
     other_code = errors(primary_routed=same, shadow_routed={"fetch": err("fetch", "TOOL_ERROR")})
     assert [d.kind for d in other_code.differences] == ["routed_error"]
-    # Routed messages only with compare_messages.
+    # Routed errors are whole records too: message, attempts ...
     reworded = {"fetch": err("fetch", "TIMEOUT", "after 5 s")}
-    assert errors(primary_routed=same, shadow_routed=reworded).differences == ()
-    [message] = errors(
-        primary_routed=same, shadow_routed=reworded, compare_messages=True
-    ).differences
+    [message] = errors(primary_routed=same, shadow_routed=reworded).differences
     assert message.path == "errors.routed.fetch.message"
+    assert errors(
+        primary_routed=same, shadow_routed=reworded, compare_messages=False
+    ).differences == ()
+    retried = {"fetch": NodeError(node="fetch", code="TIMEOUT", attempts=2)}
+    [attempts] = errors(primary_routed=same, shadow_routed=retried).differences
+    assert attempts.path == "errors.routed.fetch.attempts"
 
 
 def test_errors_score_combines_unhandled_and_routed() -> None:
@@ -370,10 +388,24 @@ def test_custom_weights_change_the_score() -> None:
     assert compare(*mixed_runs(), weights=doubled).score == pytest.approx(0.8)
 
 
-def test_threshold_decides_when_nothing_is_critical() -> None:
-    assert compare(*mixed_runs(), threshold=0.8).compatible is True  # at the threshold
-    assert compare(*mixed_runs(), threshold=0.7).compatible is True
-    assert compare(*mixed_runs(), threshold=0.81).compatible is False
+def test_threshold_decides_when_nothing_is_critical_under_the_threshold_policy() -> None:
+    gate = {"policy": "threshold"}
+    assert compare(*mixed_runs(), threshold=0.8, **gate).compatible is True  # at the threshold
+    assert compare(*mixed_runs(), threshold=0.7, **gate).compatible is True
+    assert compare(*mixed_runs(), threshold=0.81, **gate).compatible is False
+    assert compare(*mixed_runs(), **gate).policy == "threshold"
+
+
+def test_equivalence_lets_no_difference_through_whatever_the_score() -> None:
+    """The default policy is a proof: any reported difference makes the pair incompatible,
+    even a single high one in a case that otherwise agrees (score 0.99)."""
+    comparison = compare(*mixed_runs(), threshold=0.0)
+    assert comparison.policy == "equivalence" and comparison.compatible is False
+    one = engine_run(vars={f"v{i}": i for i in range(99)} | {"last": 1})
+    other = engine_run(vars={f"v{i}": i for i in range(99)} | {"last": 2})
+    nearly = compare(one, other)
+    assert nearly.score > 0.99 and nearly.compatible is False
+    assert compare(one, one).compatible is True
 
 
 def dimension(
@@ -386,14 +418,17 @@ def dimension(
 
 
 def test_assemble_weighs_and_judges() -> None:
-    tol = Tolerances(threshold=0.75)
+    tol = Tolerances(policy="threshold", threshold=0.75)
     parts = [dimension("a", 1.0, 1.0), dimension("b", 0.5, 1.0, Severity.LOW)]
     verdict = assemble(parts, tol)
     assert verdict.score == pytest.approx(0.75) and verdict.compatible is True
-    assert assemble(parts, Tolerances(threshold=0.76)).compatible is False
+    assert assemble(parts, Tolerances(policy="threshold", threshold=0.76)).compatible is False
+    assert assemble(parts, Tolerances(threshold=0.0)).compatible is False  # equivalence
+    assert assemble([dimension("a", 0.5, 1.0)], Tolerances()).compatible is True
     critical = [dimension("a", 1.0, 1.0, Severity.CRITICAL), dimension("b", 1.0, 1.0)]
-    assert assemble(critical, Tolerances(threshold=0.0)).compatible is False
-    assert assemble(critical, Tolerances(threshold=0.0)).score == 1.0
+    gate = Tolerances(policy="threshold", threshold=0.0)
+    assert assemble(critical, gate).compatible is False
+    assert assemble(critical, gate).score == 1.0
     # Zero total weight does not divide by zero.
     assert assemble([dimension("a", 1.0, 0.0)], tol).score == 0.0
     assert assemble([], tol).dimensions == ()

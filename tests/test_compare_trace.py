@@ -337,9 +337,15 @@ def test_compensations_in_the_wrong_order() -> None:
     [diff] = result.differences
     assert (diff.kind, diff.path) == ("reordered", "trace.compensations")
     assert (diff.primary, diff.shadow) == (["b", "a"], ["a", "b"])
-    # Where compensations fall among other steps does not matter, their sequence does.
+    # Compensation runs after the rest of the run (§7.8, "after quiescence"): one that
+    # comes before the run's other work is over breaks an order the contract imposes.
     early = CANONICAL[:-2] + compensated("b", "a") + CANONICAL[-2:]
-    assert trace(primary, early).differences == ()
+    [after] = trace(primary, early).differences
+    assert (after.kind, after.path, after.severity) == (
+        "reordered",
+        "trace.compensations.after",
+        Severity.CRITICAL,
+    )
     # A missing compensation is a missing step.
     [missing] = trace(primary, CANONICAL + compensated("b")).differences
     assert (missing.kind, missing.path) == ("missing_step", "trace.a.compensated#1")

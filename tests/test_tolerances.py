@@ -25,9 +25,11 @@ def refused(data: dict[str, Any], source: str = "fixtures/x.yaml") -> str:
 def test_defaults() -> None:
     tol = Tolerances()
     assert (tol.abs_tol, tol.rel_tol) == (0.0, 0.0)
-    assert tol.strict_numeric_types is False
+    # JSON types and error messages are part of the result: compared unless relaxed.
+    assert tol.strict_numeric_types is True and tol.compare_messages is True
     assert tol.ignore_paths == () and tol.unordered_paths == ()
-    assert (tol.ignore_case, tol.normalize_whitespace, tol.compare_messages) == (False,) * 3
+    assert (tol.ignore_case, tol.normalize_whitespace) == (False, False)
+    assert tol.policy == "equivalence"
     assert tol.error_codes == {}
     assert tol.weights == {
         "outcome": 0.30,

@@ -1,11 +1,20 @@
-"""Comparing two engine runs of one case, dimension by dimension (docs/harness.md)."""
+"""Comparing two engine runs of one case, dimension by dimension (docs/harness.md).
+
+Every field of the result contract that docs/semantics.md §9 requires to be equal is
+compared by exactly one dimension (`contract.py` is the list, field by field); what the
+contract leaves open (event times, metrics, an engine's own additions) is not. The verdict
+(`verdict.py`) then follows the tolerances' policy.
+"""
 
 from __future__ import annotations
 
-from compat.compare.dimensions import compare_errors, compare_outcome
+from compat.compare.errors import compare_errors
+from compat.compare.events import malformations
 from compat.compare.model import Comparison, Difference, DimensionResult, Severity
+from compat.compare.outcome import compare_outcome
 from compat.compare.trace import compare_traces
 from compat.compare.values import compare_values
+from compat.compare.verdict import assemble
 from compat.engines import EngineRun
 from compat.tolerances import Tolerances
 from engines.model import ValidatedWorkflow
@@ -36,7 +45,8 @@ def compare_runs(
     *,
     extra: tuple[DimensionResult, ...] = (),
 ) -> Comparison:
-    """Compare two runs of one case. `extra` dimensions (e.g. record/replay) join the score."""
+    """Compare two runs of one case. `extra` dimensions (e.g. record/replay) join the score
+    and the verdict."""
     weights = tol.weights
     left, right = primary.result, shadow.result
     outcome = compare_outcome(
@@ -45,6 +55,7 @@ def compare_runs(
         left.pause if left else None,
         right.pause if right else None,
         weight=weights["outcome"],
+        workflow_ids=(left.workflow_id, right.workflow_id) if left and right else None,
     )
     if left is None or right is None:
         dimensions = [outcome] + [
@@ -68,10 +79,17 @@ def compare_runs(
                 {"vars": right.vars, "nodes": right.node_outputs},
                 tol,
                 root="context",
-                severity=Severity.MEDIUM,
+                severity=Severity.HIGH,
                 weight=weights["context"],
             ),
-            compare_traces(left.trace, right.trace, workflow, weight=weights["trace"]),
+            compare_traces(
+                left.trace,
+                right.trace,
+                workflow,
+                weight=weights["trace"],
+                tol=tol,
+                malformed=(malformations(left), malformations(right)),
+            ),
             compare_errors(
                 left.errors,
                 right.errors,
@@ -83,20 +101,6 @@ def compare_runs(
         ]
     dimensions += list(extra)
     return assemble(dimensions, tol)
-
-
-def assemble(
-    dimensions: list[DimensionResult], tol: Tolerances, noisy_paths: tuple[str, ...] = ()
-) -> Comparison:
-    total_weight = sum(d.weight for d in dimensions) or 1.0
-    score = sum(d.score * d.weight for d in dimensions) / total_weight
-    critical = any(diff.severity is Severity.CRITICAL for d in dimensions for diff in d.differences)
-    return Comparison(
-        compatible=not critical and score >= tol.threshold - 1e-12,
-        score=round(score, 6),
-        dimensions=tuple(dimensions),
-        noisy_paths=noisy_paths,
-    )
 
 
 __all__ = ["Comparison", "Difference", "DimensionResult", "Severity", "assemble", "compare_runs"]

@@ -64,6 +64,8 @@ class Comparison(BaseModel):
     #: Paths whose values differ between runs of the same engine (Diffy noise): left out of
     #: the scores; add them to `ignore_paths` to silence them for good.
     noisy_paths: tuple[str, ...] = ()
+    #: The policy that decided `compatible` (`equivalence` or `threshold`).
+    policy: str = "equivalence"
 
     def dimension(self, name: str) -> DimensionResult:
         for dimension in self.dimensions:

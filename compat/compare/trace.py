@@ -4,13 +4,14 @@ Both traces are reduced to node-level steps `(node, iteration path, attempt, kin
 must hold the same multiset of steps; each node execution's own steps must come in the same
 order; and every order the workflow imposes must be the same in both: a node's predecessors
 settle before it starts, a container starts before and finishes after its body, a loop's
-iterations follow one another, and compensations run in the same sequence. Steps the workflow
-leaves unordered (concurrent branches, parallel branches, and the skip of a node an
+iterations follow one another, compensations run in the same sequence and after the rest of
+the run. Each pair of matching events must carry the same details (`events.py`). Steps the
+workflow leaves unordered (concurrent branches, parallel branches, and the skip of a node an
 unhandled failure gave up, which may come as soon as the failure is known) may interleave in
-any way — legal concurrency is never a difference; a missing, extra or reordered step always
-is. A missing or extra step is high severity (the score weighs it); a broken order is
-critical, because it breaks the contract (docs/semantics.md) even when the final values
-happen to agree.
+any way — legal concurrency is never a difference; a missing, extra or reordered step, or a
+detail that differs, always is. A missing or extra step or a differing detail is high
+severity; a broken order is critical, because it breaks the contract (docs/semantics.md)
+even when the final values happen to agree.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from compat.compare.events import compare_details
 from compat.compare.model import Difference, DimensionResult, Severity
+from compat.tolerances import Tolerances
 from engines.model import ValidatedWorkflow
 from engines.result import IterationPath, TraceEvent
 
@@ -125,7 +128,12 @@ def compare_traces(
     workflow: ValidatedWorkflow | None,
     *,
     weight: float,
+    tol: Tolerances | None = None,
+    malformed: tuple[Sequence[str], Sequence[str]] = ((), ()),
 ) -> DimensionResult:
+    """The trace dimension: steps, their details, and the orders the workflow imposes.
+    `malformed` are each side's bookkeeping problems (`events.malformations`)."""
+    tol = tol or Tolerances()
     left = [e.step() for e in primary]
     right = [e.step() for e in shadow]
     counts_left, counts_right = Counter(left), Counter(right)
@@ -189,6 +197,34 @@ def compare_traces(
                         "differently",
                     )
                 )
+    if workflow is not None:
+        after_left = _compensations_last(primary, workflow)
+        after_right = _compensations_last(shadow, workflow)
+        if after_left != after_right:
+            differences.append(
+                _reordered(
+                    "trace.compensations.after",
+                    after_left,
+                    after_right,
+                    "compensation runs once the run's other work is over (§7.8), in one trace "
+                    "but not in the other",
+                )
+            )
+    differences += compare_details(primary, shadow, tol)
+    for side, problems in zip(("primary", "shadow"), malformed, strict=True):
+        for problem in problems:
+            where, _, note = problem.partition(": ")
+            differences.append(
+                Difference(
+                    dimension="trace",
+                    path=where,
+                    primary=side == "primary" or None,
+                    shadow=side == "shadow" or None,
+                    kind="malformed",
+                    severity=Severity.HIGH,
+                    note=f"the {side}'s result breaks the result contract: {note}",
+                )
+            )
     if p.compensations != s.compensations and Counter(p.compensations) == Counter(s.compensations):
         differences.append(
             _reordered(
@@ -198,9 +234,25 @@ def compare_traces(
                 "compensations ran in another order",
             )
         )
+    differences = [d for d in differences if not tol.ignored(d.path)]
     total = len(counts_left | counts_right) or 1
     score = max(0.0, 1.0 - len(differences) / total)
     return DimensionResult(name="trace", score=score, weight=weight, differences=tuple(differences))
+
+
+def _compensations_last(trace: Sequence[TraceEvent], workflow: ValidatedWorkflow) -> bool:
+    """Whether the top run's compensations all come after every other event (a child run's
+    events, its own compensations included, belong to its sub-workflow node's execution)."""
+    topology = workflow.topology
+    containers = {c for c in topology.levels if c is not None}
+    last_work = -1
+    first_compensation = None
+    for position, event in enumerate(trace):
+        if event.kind.value != "compensated":
+            last_work = position
+        elif all(c in containers for c, _ in event.path) and first_compensation is None:
+            first_compensation = position
+    return first_compensation is None or last_work < first_compensation
 
 
 def _holds(

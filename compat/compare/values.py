@@ -126,7 +126,8 @@ class NumericTolerance(BaseOperator):
         a, b = level.t1, level.t2
         if self.tol.numbers_equal(a, b):
             return True  # an int/float pair within tolerance is left to `_blind`
-        if type(a) is not type(b) and not self.tol.strict_numeric_types:
+        if type(a) is not type(b):
+            # Another value, whatever the types: say so (deepdiff would say "type changed").
             diff_instance.custom_report_result("values_changed", level)
             return True
         return False
@@ -145,9 +146,9 @@ _KINDS = {
 def _leaf_kind(a: Any, b: Any, tol: Tolerances) -> str | None:
     """None when two leaves are equal under `tol`, else `value_changed` or `type_changed`."""
     if _is_number(a) and _is_number(b):
-        if tol.strict_numeric_types and type(a) is not type(b):
-            return "type_changed"
-        return None if tol.numbers_equal(a, b) else "value_changed"
+        if not tol.numbers_equal(a, b):
+            return "value_changed"
+        return "type_changed" if tol.strict_numeric_types and type(a) is not type(b) else None
     if type(a) is not type(b):
         return "type_changed"
     return None if a == b else "value_changed"
@@ -180,6 +181,16 @@ def _identical(left: Any, right: Any) -> bool:
         return json.dumps(left, default=repr) == json.dumps(right, default=repr)
     except (TypeError, ValueError):
         return False
+
+
+def values_equal(left: Any, right: Any, tol: Tolerances) -> bool:
+    """Equal as JSON values under `tol` (types included unless `strict_numeric_types` is
+    off; numbers within `abs_tol`/`rel_tol`), without describing how they differ."""
+    if _identical(left, right):
+        return True
+    walk = _Walk("", tol, 0)
+    walk.walk(left, right)
+    return walk.differing == 0
 
 
 def _count(value: Any) -> int:

@@ -1,0 +1,108 @@
+"""Event details: what each trace event must say besides its step (docs/semantics.md §10).
+
+A step `(node, path, attempt, kind)` says that something happened; its details say how: the
+code, message and `handled` flag of a failure, the code and backoff `delay` of a retry, the
+`reason` of a skip, the `key` of a deduplication, the `tool` and `ok` of a compensation. §9
+requires them equal; an engine may add keys of its own (they are not compared). Events of
+the same step are paired in the order each trace holds them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
+from compat.compare.model import Difference, Severity
+from compat.compare.values import values_equal
+from compat.tolerances import Tolerances
+from engines.result import RunResult, TraceEvent
+
+#: The detail keys §10 lists for each event kind: these, and only these, must agree.
+DETAIL_KEYS: dict[str, tuple[str, ...]] = {
+    "started": (),
+    "completed": (),
+    "failed": ("code", "message", "handled"),
+    "retrying": ("code", "delay"),
+    "skipped": ("reason",),
+    "deduplicated": ("key",),
+    "compensated": ("tool", "ok"),
+}
+_ABSENT = object()
+
+
+def step_label(event: TraceEvent) -> str:
+    where = "".join(f"[{c}#{i}]" for c, i in event.path)
+    return f"trace.{event.node}{where}.{event.kind.value}#{event.attempt}"
+
+
+def _value(event: TraceEvent, key: str, tol: Tolerances) -> Any:
+    value = event.detail.get(key, _ABSENT)
+    if value is _ABSENT:
+        return value
+    if key == "code" and isinstance(value, str):
+        return tol.error_codes.get(value, value)
+    if key == "message" and isinstance(value, str):
+        return tol.normalise(value)
+    return value
+
+
+def _same(a: Any, b: Any, tol: Tolerances) -> bool:
+    if a is _ABSENT or b is _ABSENT:
+        return a is b
+    return values_equal(a, b, tol)
+
+
+def compare_details(
+    primary: Sequence[TraceEvent], shadow: Sequence[TraceEvent], tol: Tolerances
+) -> list[Difference]:
+    """Differences in the details of the events both traces hold."""
+    right: dict[tuple[Any, ...], list[TraceEvent]] = defaultdict(list)
+    for event in shadow:
+        right[event.step()].append(event)
+    taken: dict[tuple[Any, ...], int] = defaultdict(int)
+    out: list[Difference] = []
+    for event in primary:
+        step = event.step()
+        position = taken[step]
+        if position >= len(right[step]):
+            continue  # a missing step: reported as such
+        taken[step] = position + 1
+        other = right[step][position]
+        for key in DETAIL_KEYS.get(step[3], ()):
+            if key == "message" and not tol.compare_messages:
+                continue
+            a, b = _value(event, key, tol), _value(other, key, tol)
+            if _same(a, b, tol):
+                continue
+            path = f"{step_label(event)}.{key}"
+            if tol.ignored(path):
+                continue
+            left = None if a is _ABSENT else event.detail.get(key)
+            right_value = None if b is _ABSENT else other.detail.get(key)
+            out.append(
+                Difference(
+                    dimension="trace",
+                    path=path,
+                    primary=left,
+                    shadow=right_value,
+                    kind="detail_changed",
+                    severity=Severity.HIGH,
+                    note=f"{path}: {_show(a)} vs {_show(b)}",
+                )
+            )
+    return out
+
+
+def _show(value: Any) -> str:
+    return "(absent)" if value is _ABSENT else repr(value)
+
+
+def malformations(result: RunResult) -> list[str]:
+    """What in one result breaks the trace's own bookkeeping (§10): event numbers must
+    increase along the trace. (Metrics are not checked: §9 leaves them open.)"""
+    trace = result.trace
+    if any(later.seq <= earlier.seq for earlier, later in pairwise(trace)):
+        return ["trace.seq: the events' numbers do not increase along the trace"]
+    return []
