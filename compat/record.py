@@ -211,7 +211,7 @@ class ReplayRegistry(ToolRegistry):
                 path=f"replay.{call.label}",
                 primary=call.args,
                 kind="unused_call",
-                severity=Severity.LOW,
+                severity=Severity.HIGH,
                 note=f"the primary's call {call.label} was never made by the shadow",
             )
             for queue in self._queues.values()

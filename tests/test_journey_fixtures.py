@@ -5,6 +5,7 @@ included), the pause, the set of executed nodes and the multiset of trace steps.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -28,6 +29,10 @@ FILES = sorted(FIXTURES.glob("*.yaml"))
 @cache
 def _fixture(name: str) -> Fixture:
     return load_fixture(FIXTURES / name, tools=builtin_registry())
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _cases() -> list[Any]:
@@ -73,10 +78,11 @@ def test_case_matches_its_golden_answer(file: str, case_name: str) -> None:
     assert isinstance(result, JourneyResult)
     assert result.engine == "journey"
     assert result.status == expect.status, result.errors
+    # JSON types are part of the answer: 2 is not 2.0, true is not 1.
     if expect.outputs is not None:
-        assert result.outputs == expect.outputs
+        assert json_text(result.outputs) == json_text(expect.outputs)
     if expect.vars is not None:
-        assert result.vars == expect.vars
+        assert json_text(result.vars) == json_text(expect.vars)
     if expect.errors is not None:
         assert result.error_codes() == [(e.node, e.code) for e in expect.errors]
     # Contract invariants every result keeps (§7.12, §10).
