@@ -176,10 +176,14 @@ class ReplayRegistry(ToolRegistry):
             return await super().call(name, args, ctx)
         recorded = queue.pop(index)
         if recorded.cancelled:
-            # The primary's call was cancelled after `duration`; a shadow that behaves alike
-            # cancels this one at the same moment (let a timer due then fire first).
+            # The primary's call was cancelled after `duration` (its node timed out, or the
+            # run was cancelled); a shadow that behaves alike cancels this one at the same
+            # moment. Its timeout fires as that moment comes, a run's cancel once everything
+            # due then has happened — so wait for that too, twice, in case the cancel is
+            # requested by a task released at the same idle moment as this one.
             await ctx.clock.sleep(recorded.duration)
-            await asyncio.sleep(0)
+            await ctx.clock.settle()
+            await ctx.clock.settle()
             self._miss(label, "outcome_unknown", None, None, "the recorded call was cancelled")
             return await super().call(name, args, ctx)
         if recorded.duration:

@@ -85,6 +85,9 @@ class _JumpingSelector(selectors.BaseSelector):
         ready = self._inner.select(0)
         if ready or timeout == 0:
             return ready
+        # Nothing is ready and no timer is due: everything due now has happened.
+        if self._loop.release_settled():
+            return []
         if timeout is None:
             return self._inner.select(None)
         self._loop.advance(timeout)
@@ -105,6 +108,8 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def __init__(self, start: float = 0.0) -> None:
         self._virtual_now = float(start)
+        #: Tasks waiting for everything due at the current time to have happened.
+        self._settling: list[asyncio.Future[None]] = []
         super().__init__(selector=_JumpingSelector(self))
 
     def time(self) -> float:
@@ -113,6 +118,23 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def advance(self, seconds: float) -> None:
         if seconds > 0:
             self._virtual_now += seconds
+
+    def settled(self) -> asyncio.Future[None]:
+        """A future resolved the next time the loop is idle at the current time."""
+        future = self.create_future()
+        self._settling.append(future)
+        return future
+
+    def release_settled(self) -> bool:
+        """Resolve the `settled()` futures (the loop found nothing to do now); whether there
+        were any, in which case time must not move yet: they may start more work now."""
+        waiting, self._settling = self._settling, []
+        released = False
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
+                released = True
+        return released
 
 
 class VirtualClock(Clock):
@@ -146,15 +168,9 @@ class VirtualClock(Clock):
         return asyncio.timeout(seconds)
 
     async def settle(self) -> None:
-        loop = self._require_loop()
-        # The loop's own queues (CPython's BaseEventLoop): callbacks ready to run, and timers
-        # due now that its next pass would make ready. Time cannot move while either is not
-        # empty, so when both are, nothing more can happen at this time.
-        while loop._ready or any(  # type: ignore[attr-defined]
-            not h.cancelled() and h.when() <= loop._virtual_now
-            for h in loop._scheduled  # type: ignore[attr-defined]
-        ):
-            await asyncio.sleep(0)
+        # The loop asks its selector to wait only when nothing is ready and no timer is due:
+        # that is the moment everything due now has happened (and before time jumps).
+        await self._require_loop().settled()
 
     def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         if self._loop is not None:

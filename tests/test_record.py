@@ -129,7 +129,7 @@ def test_other_arguments_are_a_miss_and_unmade_calls_are_reported() -> None:
     found = {(d.path, d.kind, d.severity.value) for d in replay.dimension().differences}
     assert found == {
         ("replay.wf/no#1:ticket", "unrecorded_call", "high"),
-        ("replay.wf/yes#1:ticket", "unused_call", "low"),
+        ("replay.wf/yes#1:ticket", "unused_call", "high"),
     }
 
 

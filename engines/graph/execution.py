@@ -160,6 +160,11 @@ class Execution:
         self._cancel_requested = True
         return await finish.end_turn(self)
 
+    @property
+    def cancelling(self) -> bool:
+        """A cancel was requested (docs/semantics.md §7.11)."""
+        return self._cancel_requested
+
     def snapshot(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot of a paused execution (docs: engines/graph/snapshot)."""
         from engines.graph.snapshot import encode

@@ -211,7 +211,8 @@ async def _subworkflow(
     result = await child.run()
     if result.status is RunStatus.COMPLETED:
         return Done(Outcome(result.outputs), 1)
-    if result.status is RunStatus.CANCELLED:
+    if result.status is RunStatus.CANCELLED or execution.cancelling:
+        # Cancelled while the child ran (even one already failing, compensating itself).
         first = result.errors[0] if result.errors else None
         return Cancelled(failures.child_cancelled(plan.id, first, path=frame.path))
     inner = result.errors[0]
