@@ -144,3 +144,25 @@ extra_variable = ExtraVariable
 slowed = Slowed(per_node=0.002)
 hooked = Slowed(per_node=0.0)
 hooked.name = "hooked"
+
+
+class Legacy:
+    """A user engine written against the first protocol: no `cancel`, no `roundtrip`."""
+
+    name = "legacy"
+
+    def __init__(self) -> None:
+        self._inner = GraphAdapter()
+
+    def run_case(
+        self,
+        registry: WorkflowRegistry,
+        inputs: Mapping[str, Any],
+        conversation: Sequence[Any],
+        *,
+        tools: ToolRegistry | None = None,
+    ) -> RunResult:
+        return self._inner.run_case(registry, inputs, conversation, tools=tools)
+
+
+legacy = Legacy()

@@ -167,3 +167,66 @@ def test_real_clock_basics() -> None:
     assert timed_out
     assert after >= inside
     assert clock.now() >= first
+
+
+# --------------------------------------------------------------------------- settle
+
+
+def test_settle_waits_for_everything_due_now_and_lets_no_time_pass() -> None:
+    """docs/semantics.md §7.11: a cancel at t lands once everything due at t has happened —
+    including work that what was due started at t — and before anything later."""
+    clock = VirtualClock()
+    seen: list[tuple[str, float]] = []
+
+    async def cascade() -> None:
+        await clock.sleep(2)
+        seen.append(("due", clock.now()))
+        for step in range(3):  # work started at t=2 that takes no clock time
+            await asyncio.sleep(0)
+            seen.append((f"then {step}", clock.now()))
+        await clock.sleep(1)
+        seen.append(("later", clock.now()))
+
+    async def watcher() -> None:
+        await clock.sleep(2)
+        await clock.settle()
+        seen.append(("settled", clock.now()))
+
+    async def main() -> None:
+        await asyncio.gather(watcher(), cascade())
+
+    clock.run(main)
+    assert seen == [
+        ("due", 2),
+        ("then 0", 2),
+        ("then 1", 2),
+        ("then 2", 2),
+        ("settled", 2),
+        ("later", 3),
+    ]
+
+
+def test_several_tasks_may_settle_at_once() -> None:
+    clock = VirtualClock()
+    released: list[float] = []
+
+    async def settle() -> None:
+        await clock.sleep(1)
+        await clock.settle()
+        released.append(clock.now())
+        await clock.settle()  # again, at the same moment
+        released.append(clock.now())
+
+    async def main() -> None:
+        await asyncio.wait_for(asyncio.gather(settle(), settle(), clock.sleep(5)), 10)
+
+    clock.run(main)
+    assert released == [1, 1, 1, 1] and clock.now() == 5
+
+
+def test_settle_on_the_real_clock_only_yields() -> None:
+    async def main() -> str:
+        await RealClock().settle()
+        return "yielded"
+
+    assert RealClock().run(main) == "yielded"
