@@ -74,6 +74,9 @@ class Tolerances(BaseModel):
     #: Numbers are equal when |a - b| <= abs_tol or <= rel_tol * max(|a|, |b|).
     abs_tol: float = Field(default=0.0, ge=0)
     rel_tol: float = Field(default=0.0, ge=0)
+    #: Clock seconds two engines may disagree by on the time from a node execution's first
+    #: event to a later one (docs/semantics.md §8); raise it for an engine on a real clock.
+    time_tol: float = Field(default=1e-9, ge=0)
     #: Report int vs float (2 vs 2.0) as a difference (JSON types are part of the result).
     strict_numeric_types: bool = True
     #: Paths left out of the comparison (globs or `re:` regexes).

@@ -72,8 +72,11 @@ CONTRACT: dict[str, Rule] = {
     "TraceEvent.node": Rule("trace", "part of the step"),
     "TraceEvent.attempt": Rule("trace", "part of the step"),
     "TraceEvent.path": Rule("trace", "part of the step"),
-    "TraceEvent.time": _out(
-        "§9: event times may differ (an engine may run concurrent nodes one at a time)"
+    "TraceEvent.time": Rule(
+        "trace",
+        "only as the time from a node execution's first event to each later one, for nodes "
+        "other than inputs, containers and sub-workflows (§8), within `time_tol`; when an "
+        "execution begins may differ (§9)",
     ),
     "TraceEvent.detail": Rule("trace", "the keys §10 lists for the event's kind (below)"),
     # RunMetrics

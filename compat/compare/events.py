@@ -1,10 +1,17 @@
-"""Event details: what each trace event must say besides its step (docs/semantics.md §10).
+"""Event details and timing: what each trace event must say besides its step
+(docs/semantics.md §8–§10).
 
 A step `(node, path, attempt, kind)` says that something happened; its details say how: the
 code, message and `handled` flag of a failure, the code and backoff `delay` of a retry, the
 `reason` of a skip, the `key` of a deduplication, the `tool` and `ok` of a compensation. §9
 requires them equal; an engine may add keys of its own (they are not compared). Events of
 the same step are paired in the order each trace holds them.
+
+When an execution begins depends on scheduling, but for a node that is neither an input, a
+container nor a sub-workflow, the clock time from its first event to each later one does not
+(§8: a wait lasts its seconds, an attempt its work or its timeout, a backoff its delay): it
+is compared too, within `time_tol`. A wait that sleeps twice, or a backoff longer than the
+`delay` it announces, shows there and nowhere else.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 from compat.compare.model import Difference, Severity
 from compat.compare.values import values_equal
 from compat.tolerances import Tolerances
+from engines.model import ValidatedWorkflow
 from engines.result import RunResult, TraceEvent
 
 #: The detail keys §10 lists for each event kind: these, and only these, must agree.
@@ -106,3 +114,67 @@ def malformations(result: RunResult) -> list[str]:
     if any(later.seq <= earlier.seq for earlier, later in pairwise(trace)):
         return ["trace.seq: the events' numbers do not increase along the trace"]
     return []
+
+
+def _timed_executions(
+    events: Sequence[TraceEvent], containers: set[str], inputs: set[str]
+) -> dict[tuple[Any, ...], list[TraceEvent]]:
+    """Each comparable node execution's events, compensation aside."""
+    out: dict[tuple[Any, ...], list[TraceEvent]] = defaultdict(list)
+    for event in events:
+        if event.kind.value == "compensated" or event.node in containers:
+            continue
+        if event.node in inputs and not any(c in containers for c, _ in event.path):
+            continue
+        out[(event.node, event.path)].append(event)
+    return out
+
+
+def compare_timing(
+    primary: Sequence[TraceEvent],
+    shadow: Sequence[TraceEvent],
+    workflow: ValidatedWorkflow | None,
+    tol: Tolerances,
+) -> list[Difference]:
+    """Differences in the clock time from each comparable node execution's first event to
+    its later events (§8): containers and sub-workflow nodes (they appear in iteration
+    paths) and the main workflow's inputs are left out."""
+    containers = {c for e in (*primary, *shadow) for c, _ in e.path}
+    inputs: set[str] = set()
+    if workflow is not None:
+        inputs = {n.id for n in workflow.workflow.nodes if n.type == "input"}
+    left = _timed_executions(primary, containers, inputs)
+    right = _timed_executions(shadow, containers, inputs)
+    out: list[Difference] = []
+    for execution, events in left.items():
+        others = right.get(execution)
+        if not others or len(events) < 2:
+            continue
+        start, other_start = events[0].time, others[0].time
+        paired: dict[tuple[Any, ...], list[TraceEvent]] = defaultdict(list)
+        for event in others[1:]:
+            paired[event.step()].append(event)
+        for event in events[1:]:
+            matches = paired.get(event.step())
+            if not matches:
+                continue  # a missing step: reported as such
+            other = matches.pop(0)
+            a, b = event.time - start, other.time - other_start
+            if abs(a - b) <= tol.time_tol:
+                continue
+            path = f"{step_label(event)}.elapsed"
+            if tol.ignored(path):
+                continue
+            out.append(
+                Difference(
+                    dimension="trace",
+                    path=path,
+                    primary=round(a, 9),
+                    shadow=round(b, 9),
+                    kind="timing",
+                    severity=Severity.HIGH,
+                    note=f"{step_label(event)} comes {a:g} s into its execution in the "
+                    f"primary, {b:g} s in the shadow",
+                )
+            )
+    return out

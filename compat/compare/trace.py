@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from compat.compare.events import compare_details
+from compat.compare.events import compare_details, compare_timing
 from compat.compare.model import Difference, DimensionResult, Severity
 from compat.tolerances import Tolerances
 from engines.model import ValidatedWorkflow
@@ -211,6 +211,7 @@ def compare_traces(
                 )
             )
     differences += compare_details(primary, shadow, tol)
+    differences += compare_timing(primary, shadow, workflow, tol)
     for side, problems in zip(("primary", "shadow"), malformed, strict=True):
         for problem in problems:
             where, _, note = problem.partition(": ")
