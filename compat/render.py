@@ -41,9 +41,11 @@ def _verdict(report: CaseReport) -> str:
 
 def check_table(report: CheckReport) -> Table:
     settings = report.settings
+    how = [f"policy {settings.policy}"]
+    how += [name for name in ("roundtrip", "handoff", "replay") if getattr(settings, name)]
     table = Table(
         title=f"compat check: {escape(settings.primary)} (primary) vs "
-        f"{escape(settings.shadow)} (shadow)",
+        f"{escape(settings.shadow)} (shadow); {', '.join(how)}",
         title_justify="left",
     )
     table.add_column("fixture", overflow="fold")
