@@ -117,14 +117,16 @@ def malformations(result: RunResult) -> list[str]:
 
 
 def _timed_executions(
-    events: Sequence[TraceEvent], containers: set[str], inputs: set[str]
+    events: Sequence[TraceEvent], containers: set[str], inputs: set[str], main: set[str]
 ) -> dict[tuple[Any, ...], list[TraceEvent]]:
-    """Each comparable node execution's events, compensation aside."""
+    """Each comparable node execution's events, compensation aside. `main` are the main
+    workflow's containers: an input's execution is one of the main workflow's (child
+    workflows have no inputs) when its path holds nothing else."""
     out: dict[tuple[Any, ...], list[TraceEvent]] = defaultdict(list)
     for event in events:
         if event.kind.value == "compensated" or event.node in containers:
             continue
-        if event.node in inputs and not any(c in containers for c, _ in event.path):
+        if event.node in inputs and all(c in main for c, _ in event.path):
             continue
         out[(event.node, event.path)].append(event)
     return out
@@ -141,10 +143,12 @@ def compare_timing(
     paths) and the main workflow's inputs are left out."""
     containers = {c for e in (*primary, *shadow) for c, _ in e.path}
     inputs: set[str] = set()
+    main: set[str] = set()
     if workflow is not None:
         inputs = {n.id for n in workflow.workflow.nodes if n.type == "input"}
-    left = _timed_executions(primary, containers, inputs)
-    right = _timed_executions(shadow, containers, inputs)
+        main = {c for c in workflow.topology.levels if c is not None}
+    left = _timed_executions(primary, containers, inputs, main)
+    right = _timed_executions(shadow, containers, inputs, main)
     out: list[Difference] = []
     for execution, events in left.items():
         others = right.get(execution)
