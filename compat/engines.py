@@ -14,9 +14,11 @@ import importlib
 import inspect
 import os
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -26,6 +28,7 @@ from engines.documents import Cancel
 from engines.errors import SetupError
 from engines.graph import GraphEngine
 from engines.graph.driver import run_conversation as graph_conversation
+from engines.graph.store import SQLiteSnapshotStore
 from engines.journey import JourneyEngine
 from engines.journey.driver import run_conversation as journey_conversation
 from engines.model import WorkflowRegistry
@@ -138,15 +141,25 @@ class GraphAdapter(_BuiltinAdapter):
         cancel: Cancel | None,
         fresh: Callable[[], Any] | None,
     ) -> RunResult:
-        return graph_conversation(
-            engine,
-            registry,
-            inputs,
-            answers,
-            roundtrip=fresh is not None,
-            cancel=cancel,
-            fresh=fresh,
-        )
+        if fresh is None:
+            return graph_conversation(
+                engine, registry, inputs, answers, cancel=cancel, roundtrip=False
+            )
+        # Every pause is saved in a real SQLite store and loaded back, as a service would.
+        with (
+            tempfile.TemporaryDirectory(prefix="compat-roundtrip-") as folder,
+            SQLiteSnapshotStore(Path(folder) / "runs.db") as store,
+        ):
+            return graph_conversation(
+                engine,
+                registry,
+                inputs,
+                answers,
+                roundtrip=True,
+                cancel=cancel,
+                fresh=fresh,
+                store=store,
+            )
 
 
 class JourneyAdapter(_BuiltinAdapter):

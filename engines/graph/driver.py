@@ -13,6 +13,7 @@ from engines.clock import run_turn
 from engines.documents import Cancel, Case
 from engines.graph.engine import GraphEngine
 from engines.graph.execution import Execution
+from engines.graph.store import SnapshotStore
 from engines.model import WorkflowRegistry
 from engines.result import RunResult, RunStatus
 
@@ -30,10 +31,12 @@ def run_conversation(
     roundtrip: bool = True,
     cancel: Cancel | None = None,
     fresh: Restorer | None = None,
+    store: SnapshotStore | None = None,
 ) -> RunResult:
     """Start with `inputs`, answer pauses with `conversation` in order; the final result is
     `paused` if the conversation runs out (or `cancelled`, with `cancel: {when: paused}`).
-    With `roundtrip`, every pause goes through a JSON snapshot and is resumed by `fresh()`."""
+    With `roundtrip`, every pause goes through a JSON snapshot — saved in `store` under the
+    execution's id and loaded back, when one is given — and is resumed by `fresh()`."""
     at = cancel.at if cancel is not None else None
     execution = engine.start(registry, inputs)
     result = run_turn(
@@ -43,7 +46,7 @@ def run_conversation(
         if result.status is not RunStatus.PAUSED:
             break
         if roundtrip:
-            engine, execution = _restored(engine, execution, registry, fresh)
+            engine, execution = _restored(engine, execution, registry, fresh, store)
         result = run_turn(
             engine.clock,
             lambda e=execution, p=payload: e.resume(p),
@@ -52,15 +55,23 @@ def run_conversation(
         )
     if cancel is not None and cancel.when == "paused" and result.status is RunStatus.PAUSED:
         if roundtrip:
-            engine, execution = _restored(engine, execution, registry, fresh)
+            engine, execution = _restored(engine, execution, registry, fresh, store)
         result = engine.clock.run(execution.cancel_paused)
     return result
 
 
 def _restored(
-    engine: GraphEngine, execution: Execution, registry: WorkflowRegistry, fresh: Restorer | None
+    engine: GraphEngine,
+    execution: Execution,
+    registry: WorkflowRegistry,
+    fresh: Restorer | None,
+    store: SnapshotStore | None,
 ) -> tuple[GraphEngine, Execution]:
-    snapshot = json.loads(json.dumps(execution.snapshot()))
+    if store is not None:
+        store.save(execution.id, execution.snapshot())
+        snapshot = store.load(execution.id)
+    else:
+        snapshot = json.loads(json.dumps(execution.snapshot()))
     if fresh is not None:
         engine = fresh()
     return engine, engine.restore(registry, snapshot)

@@ -1,8 +1,7 @@
-"""Deliberately broken copies of the engines ("mutants") for mutation-testing the harness.
+"""The mutant suite: realistic engine bugs, each a source patch of one engine module
+(`catalog.yaml`), run one per fresh process through the real harness to measure what it
+catches (`python -m tests.mutants`, `make mutants`; docs in `__main__`, `runner`, `worker`).
 
-Each module exposes a module-level `engine` (loadable as `tests.mutants.<module>:engine`):
-one engine with one small, commented deviation from docs/semantics.md. A mutant never
-changes the real engines: it subclasses them and alters only its own plan, session or
-policy objects, so the real engine running beside it (even in another thread) is untouched.
-`tests/test_mutants.py` proves the harness reports every mutant as incompatible.
+`router_last` is not part of the suite: it is the README's example of a user engine named
+`module:attr` (`--shadow tests.mutants.router_last:engine`), a subclass of the graph engine.
 """
