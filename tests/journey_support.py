@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.clock import VirtualClock
-from engines.documents import Case, Fixture, load_fixture
+from engines.documents import Cancel, Case, Fixture, load_fixture
 from engines.graph import GraphEngine
 from engines.journey import JourneyEngine, JourneyResult, Session
 from engines.model import ValidatedWorkflow, WorkflowRegistry
@@ -86,9 +86,11 @@ def converse(
     transport: Transport | None = None,
     *,
     engine: JourneyEngine | None = None,
+    cancel: Cancel | None = None,
 ) -> tuple[JourneyResult, Session]:
     """Start, then answer each question in turn; before each answer `transport` (if any)
-    saves the session and loads it back. Returns the last result and session."""
+    saves the session and loads it back (and before a `cancel: {when: paused}` too).
+    Returns the last result and session."""
     engine = engine if engine is not None else journey_engine()
     session = engine.start_session(workflow, inputs)
     result = engine.clock.run(session.start)
@@ -98,6 +100,10 @@ def converse(
         if transport is not None:
             session = transport(session, workflow)
         result = session.engine.clock.run(lambda s=session, p=payload: s.reply(p))
+    if cancel is not None and cancel.when == "paused" and result.status is RunStatus.PAUSED:
+        if transport is not None:
+            session = transport(session, workflow)
+        result = session.engine.clock.run(session.cancel_paused)
     return result, session
 
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import end, node, start, tool, workflow, write
 
 from engines.clock import VirtualClock
-from engines.documents import Case, Fixture, load_fixture
+from engines.documents import Cancel, Case, Fixture, load_fixture
 from engines.graph import Execution, GraphEngine
 from engines.graph.driver import run_case
 from engines.graph.store import MemorySnapshotStore, SnapshotStore, SQLiteSnapshotStore
@@ -176,8 +176,10 @@ def _converse(
     conversation: list[Any] | tuple[Any, ...],
     transport: Transport | None,
     delay: Delay = None,
+    cancel: Cancel | None = None,
 ) -> RunResult:
-    """Answer each pause in turn; before each answer, `transport` moves the execution."""
+    """Answer each pause in turn; before each answer, `transport` moves the execution (and
+    before a `cancel: {when: paused}` too)."""
     engine = _engine(delay)
     execution = engine.start(registry, inputs)
     result = engine.clock.run(execution.run)
@@ -187,6 +189,10 @@ def _converse(
         if transport is not None:
             execution = transport(execution, registry)
         result = execution.engine.clock.run(lambda e=execution, p=payload: e.resume(p))
+    if cancel is not None and cancel.when == "paused" and result.status is RunStatus.PAUSED:
+        if transport is not None:
+            execution = transport(execution, registry)
+        result = execution.engine.clock.run(execution.cancel_paused)
     return result
 
 
@@ -259,8 +265,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SnapshotSt
 @pytest.mark.parametrize(("fixture", "name"), CONVERSATION_CASES, ids=CASE_IDS)
 def test_store_round_trip_equals_in_memory(store: SnapshotStore, fixture: str, name: str) -> None:
     registry, case = _fixture(fixture).registry, _case(fixture, name)
-    expected = _converse(registry, case.inputs, case.conversation, None)
-    actual = _converse(registry, case.inputs, case.conversation, _store_transport(store))
+    expected = _converse(registry, case.inputs, case.conversation, None, cancel=case.cancel)
+    actual = _converse(
+        registry, case.inputs, case.conversation, _store_transport(store), cancel=case.cancel
+    )
     assert _facts(actual) == _facts(expected)
     assert _facts(actual) == _facts(run_case(_engine(), registry, case, roundtrip=True))
 

@@ -71,9 +71,15 @@ def test_saved_and_loaded_at_every_pause_equals_uninterrupted(
     name: str, case: str, transport: str
 ) -> None:
     registry, the_case = fixture(name).registry, case_of(name, case)
-    expected, session = converse(registry, the_case.inputs, the_case.conversation)
+    expected, session = converse(
+        registry, the_case.inputs, the_case.conversation, cancel=the_case.cancel
+    )
     actual, loaded = converse(
-        registry, the_case.inputs, the_case.conversation, TRANSPORTS[transport]
+        registry,
+        the_case.inputs,
+        the_case.conversation,
+        TRANSPORTS[transport],
+        cancel=the_case.cancel,
     )
     assert _everything(actual, loaded) == _everything(expected, session)
     assert the_case.expect is not None and expected.status is the_case.expect.status
