@@ -3,16 +3,19 @@
 the end's chat state states the outputs.
 
 A retry is a self-transition of the tool state: the attempt count lives in the journey
-variables while the state repeats, and the backoff is spent on the session's clock.
+variables while the state repeats, and the backoff is spent on the session's clock. The
+awaits of an attempt and of a backoff are where a cancel lands (`engines.journey.cancel`).
 """
 
 from __future__ import annotations
 
+from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from engines import failures
 from engines.errors import NodeFailure
+from engines.journey.cancel import fail_attempt, fail_child
 from engines.journey.model import State
 from engines.journey.settling import complete, fail
 from engines.journey.state import Record, Undo, Walk
@@ -147,6 +150,8 @@ async def _timed_node(session: Session, frame: Walk, state: State, node: NodeBas
         try:
             output = await attempt(number)
         except NodeFailure as failure:
+            if session.cancelling:  # the tool turned the cancel into a failure of its own
+                fail_attempt(session, frame, node.id, number)
             if policy is None or not policy.retries(failure.code, failure.recoverable, number):
                 session.journey_vars.pop(counter, None)
                 return fail(
@@ -164,11 +169,22 @@ async def _timed_node(session: Session, frame: Walk, state: State, node: NodeBas
                 {"code": failure.code, "message": failure.message, "delay": delay},
             )
             session.visit(state, "retry", frame.path)
-            await session.clock.sleep(delay)
+            try:
+                await session.clock.sleep(delay)
+            except CancelledError:
+                if not session.cancelling:
+                    raise
+                fail_attempt(session, frame, node.id, number)  # the backoff is attempt n's
             number += 1
             session.journey_vars[counter] = number
             session.emit("started", node.id, number, frame.path)
             continue
+        except CancelledError:
+            if not session.cancelling:
+                raise
+            fail_attempt(session, frame, node.id, number)
+        if session.cancelling:  # the tool swallowed the cancel and returned
+            fail_attempt(session, frame, node.id, number)
         session.journey_vars.pop(counter, None)
         if key is not None and isinstance(node, ToolNode):
             session.records.setdefault((node.params.tool, key), []).append(
@@ -252,7 +268,11 @@ async def _subjourney(session: Session, frame: Walk, node: SubworkflowNode, scop
     except NodeFailure as failure:
         return fail(session, frame, node.id, failures.node_error(node.id, failure, path=frame.path))
     child = session.subjourney(node.params.workflow, inputs, (*frame.path, (node.id, 0)))
+    session._child = child
     result = await child.start()
+    session._child = None
+    if session.cancelling:  # the child ended cancelled (or was ending when the cancel came)
+        fail_child(session, frame, node.id, result.errors[0] if result.errors else None)
     if result.status is RunStatus.COMPLETED:
         return complete(session, frame, node.id, result.outputs, 1)
     return fail(

@@ -4,13 +4,16 @@
 customer-dependent chat state) or the journey ends, and returns what the agent said;
 `reply(payload)` gives the customer's answer and walks on. One state at a time, strictly
 sequential. The session holds the journey path (the states visited, as Parlant keeps
-`journey_paths`), the journey variables, and the transcript.
+`journey_paths`), the journey variables, and the transcript. `cancel()` stops a turn in
+progress and `cancel_paused()` ends a paused session (see `engines.journey.cancel`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from engines import failures
@@ -18,9 +21,10 @@ from engines.errors import EngineStateError, ExpressionError, InputInvalid, Node
 from engines.expressions import as_json
 from engines.journey import walker
 from engines.journey.blueprint import Blueprint
+from engines.journey.cancel import Unwound, close_dead_paths, request
 from engines.journey.model import State
 from engines.journey.settling import complete, fail
-from engines.journey.state import DONE, Message, Question, Record, Undo, Walk
+from engines.journey.state import DONE, Message, OrderKey, Question, Record, Undo, Walk
 from engines.model.nodes import NodeBase
 from engines.result import (
     OUTPUTS_NODE,
@@ -101,6 +105,16 @@ class Session:
         self._said_from = 0
         self._wall = 0.0
         self._forward: Any = None
+        #: Cancellation (`engines.journey.cancel`): set when the turn is being cancelled;
+        #: the CANCELLED failures with their order keys; the turn's task; the sub-journey
+        #: in progress; whether the task was sent a cancel not caught yet; whether the turn
+        #: is ending (a cancel then changes nothing).
+        self.cancelling = False
+        self.cancelled: list[tuple[OrderKey, NodeError]] = []
+        self._task: asyncio.Task[Any] | None = None
+        self._child: Session | None = None
+        self._interrupted = False
+        self._ending = False
 
     # ------------------------------------------------------------------ the conversation
 
@@ -122,7 +136,8 @@ class Session:
             {"inputs": self.inputs, "vars": self.vars, "env": self.engine.env},
         )
         self.top = top
-        await walker.walk(self, top, 0)
+        with suppress(Unwound):  # a cancelled walk unwinds to here
+            await walker.walk(self, top, 0)
         return await self._end()
 
     async def reply(self, payload: Any) -> JourneyResult:
@@ -147,7 +162,31 @@ class Session:
         else:
             token = complete(self, frame, node.id, value, 1)
         self.visit(self.journey.states[node.id], token, frame.path)
-        await walker.settle(self, frame)
+        with suppress(Unwound):  # a cancelled walk unwinds to here
+            await walker.settle(self, frame)
+        return await self._end()
+
+    def cancel(self) -> None:
+        """Cancel the turn in progress (docs/semantics.md §7.11), from another task while
+        the turn waits on the clock: the attempt in progress fails with CANCELLED, nothing
+        else starts, and the turn returns a `cancelled` result."""
+        if self.status != RUNNING:
+            raise EngineStateError(
+                f"session {self.id!r} is {self.status}, not running: only a turn in "
+                "progress can be cancelled (cancel_paused() ends a paused session)"
+            )
+        request(self)
+
+    async def cancel_paused(self) -> JourneyResult:
+        """End a paused session as cancelled: its questions are abandoned and what it
+        completed is compensated. A loaded session can be cancelled too: both persist."""
+        if self.status != RunStatus.PAUSED:
+            raise EngineStateError(
+                f"session {self.id!r} is {self.status}, not paused: there is no paused "
+                "session to cancel (cancel() stops a turn in progress)"
+            )
+        self._begin()
+        self.cancelling = True
         return await self._end()
 
     def pending_question(self) -> Question:
@@ -159,6 +198,9 @@ class Session:
 
     def _begin(self) -> None:
         self.status = RUNNING
+        self._task = asyncio.current_task()
+        self.cancelling = self._interrupted = self._ending = False
+        self._child = None
         self._wall = time.perf_counter()
         self._t0 = self.clock.now() - self.elapsed
         self._said_from = len(self.transcript)
@@ -220,10 +262,13 @@ class Session:
     # ------------------------------------------------------------------ end of a turn
 
     async def _end(self, force: RunStatus | None = None) -> JourneyResult:
+        self._ending = True
         top = self.top
         outputs: dict[str, Any] = {}
         if force is not None:
             status = force
+        elif self.cancelling:
+            status = RunStatus.CANCELLED
         elif top is not None and top.errors:
             status = RunStatus.FAILED
         elif self.questions:
@@ -235,7 +280,9 @@ class Session:
             except NodeFailure as failure:
                 self.extra_errors.append(failures.node_error(OUTPUTS_NODE, failure))
                 status = RunStatus.FAILED
-        if status is RunStatus.FAILED and top is not None:
+        if status is RunStatus.CANCELLED and top is not None:
+            close_dead_paths(self, top)
+        if (status is RunStatus.FAILED or status is RunStatus.CANCELLED) and top is not None:
             for question in sorted(self.questions, key=lambda q: q.order_key):
                 self.emit("skipped", question.node, 0, question.walk.path, {"reason": "abandoned"})
             self.questions.clear()
@@ -294,6 +341,8 @@ class Session:
             node_outputs = {n: s["output"] for n, s in top.settled.items() if s["status"] == DONE}
             node_errors = dict(top.routed)
             errors = sorted(top.errors, key=lambda e: self.position[e.node])
+        if self.cancelled:
+            errors.extend(error for _, error in sorted(self.cancelled, key=lambda c: c[0]))
         pause = None
         if status is RunStatus.PAUSED:
             question = self.pending_question()
