@@ -37,12 +37,14 @@ DETAIL_KEYS: dict[str, tuple[str, ...]] = {
     "deduplicated": ("key",),
     "compensated": ("tool", "ok"),
 }
+#: The kinds whose events carry details to compare.
+_DETAILED = frozenset(kind for kind, keys in DETAIL_KEYS.items() if keys)
 _ABSENT = object()
 
 
 def step_label(event: TraceEvent) -> str:
     where = "".join(f"[{c}#{i}]" for c, i in event.path)
-    return f"trace.{event.node}{where}.{event.kind.value}#{event.attempt}"
+    return f"trace.{event.node}{where}.{event.kind}#{event.attempt}"
 
 
 def _value(event: TraceEvent, key: str, tol: Tolerances) -> Any:
@@ -62,17 +64,27 @@ def _same(a: Any, b: Any, tol: Tolerances) -> bool:
     return values_equal(a, b, tol)
 
 
+Step = tuple[Any, ...]
+
+
 def compare_details(
-    primary: Sequence[TraceEvent], shadow: Sequence[TraceEvent], tol: Tolerances
+    primary: Sequence[TraceEvent],
+    shadow: Sequence[TraceEvent],
+    tol: Tolerances,
+    steps: tuple[Sequence[Step], Sequence[Step]] | None = None,
 ) -> list[Difference]:
-    """Differences in the details of the events both traces hold."""
-    right: dict[tuple[Any, ...], list[TraceEvent]] = defaultdict(list)
-    for event in shadow:
-        right[event.step()].append(event)
-    taken: dict[tuple[Any, ...], int] = defaultdict(int)
+    """Differences in the details of the events both traces hold. `steps` are the events'
+    steps when the caller has them already (a trace's events, in order)."""
+    left_steps, right_steps = steps or ([e.step() for e in primary], [e.step() for e in shadow])
+    right: dict[Step, list[TraceEvent]] = defaultdict(list)
+    for event, step in zip(shadow, right_steps, strict=True):
+        if step[3] in _DETAILED:
+            right[step].append(event)
+    taken: dict[Step, int] = defaultdict(int)
     out: list[Difference] = []
-    for event in primary:
-        step = event.step()
+    for event, step in zip(primary, left_steps, strict=True):
+        if step[3] not in _DETAILED:
+            continue
         position = taken[step]
         if position >= len(right[step]):
             continue  # a missing step: reported as such
@@ -117,18 +129,23 @@ def malformations(result: RunResult) -> list[str]:
 
 
 def _timed_executions(
-    events: Sequence[TraceEvent], containers: set[str], inputs: set[str], main: set[str]
-) -> dict[tuple[Any, ...], list[TraceEvent]]:
-    """Each comparable node execution's events, compensation aside. `main` are the main
-    workflow's containers: an input's execution is one of the main workflow's (child
-    workflows have no inputs) when its path holds nothing else."""
-    out: dict[tuple[Any, ...], list[TraceEvent]] = defaultdict(list)
-    for event in events:
-        if event.kind.value == "compensated" or event.node in containers:
+    events: Sequence[TraceEvent],
+    steps: Sequence[Step],
+    containers: set[str],
+    inputs: set[str],
+    main: set[str],
+) -> dict[tuple[Any, ...], list[tuple[Step, float, TraceEvent]]]:
+    """Each comparable node execution's events as (step, time, event), compensation aside.
+    `main` are the main workflow's containers: an input's execution is one of the main
+    workflow's (child workflows have no inputs) when its path holds nothing else."""
+    out: dict[tuple[Any, ...], list[tuple[Step, float, TraceEvent]]] = defaultdict(list)
+    for event, step in zip(events, steps, strict=True):
+        node, path, _, kind = step
+        if kind == "compensated" or node in containers:
             continue
-        if event.node in inputs and all(c in main for c, _ in event.path):
+        if node in inputs and all(c in main for c, _ in path):
             continue
-        out[(event.node, event.path)].append(event)
+        out[(node, path)].append((step, event.time, event))
     return out
 
 
@@ -137,33 +154,39 @@ def compare_timing(
     shadow: Sequence[TraceEvent],
     workflow: ValidatedWorkflow | None,
     tol: Tolerances,
+    steps: tuple[Sequence[Step], Sequence[Step]] | None = None,
 ) -> list[Difference]:
     """Differences in the clock time from each comparable node execution's first event to
     its later events (§8): containers and sub-workflow nodes (they appear in iteration
     paths) and the main workflow's inputs are left out."""
-    containers = {c for e in (*primary, *shadow) for c, _ in e.path}
+    left_steps, right_steps = steps or ([e.step() for e in primary], [e.step() for e in shadow])
+    containers = {c for step in (*left_steps, *right_steps) for c, _ in step[1]}
     inputs: set[str] = set()
     main: set[str] = set()
     if workflow is not None:
         inputs = {n.id for n in workflow.workflow.nodes if n.type == "input"}
         main = {c for c in workflow.topology.levels if c is not None}
-    left = _timed_executions(primary, containers, inputs, main)
-    right = _timed_executions(shadow, containers, inputs, main)
+    left = _timed_executions(primary, left_steps, containers, inputs, main)
+    right = _timed_executions(shadow, right_steps, containers, inputs, main)
     out: list[Difference] = []
     for execution, events in left.items():
         others = right.get(execution)
         if not others or len(events) < 2:
             continue
-        start, other_start = events[0].time, others[0].time
-        paired: dict[tuple[Any, ...], list[TraceEvent]] = defaultdict(list)
-        for event in others[1:]:
-            paired[event.step()].append(event)
-        for event in events[1:]:
-            matches = paired.get(event.step())
+        start, other_start = events[0][1], others[0][1]
+        if len(events) == len(others) and all(
+            a[0] == b[0] and abs((a[1] - start) - (b[1] - other_start)) <= tol.time_tol
+            for a, b in zip(events, others, strict=True)
+        ):
+            continue  # the common case: the same steps at the same offsets
+        paired: dict[Step, list[float]] = defaultdict(list)
+        for step, time, _ in others[1:]:
+            paired[step].append(time)
+        for step, time, event in events[1:]:
+            matches = paired.get(step)
             if not matches:
                 continue  # a missing step: reported as such
-            other = matches.pop(0)
-            a, b = event.time - start, other.time - other_start
+            a, b = time - start, matches.pop(0) - other_start
             if abs(a - b) <= tol.time_tol:
                 continue
             path = f"{step_label(event)}.elapsed"

@@ -182,7 +182,7 @@ def compare_traces(
         given_up = {
             (e.node, e.path)
             for e in (*primary, *shadow)
-            if e.kind.value == "skipped" and e.detail.get("reason") in _GIVEN_UP
+            if e.kind == "skipped" and e.detail.get("reason") in _GIVEN_UP
         }
         for kind, before, after, where in _constraints(workflow, shared):
             if kind == "edge" and after[0] in given_up:
@@ -210,8 +210,8 @@ def compare_traces(
                     "but not in the other",
                 )
             )
-    differences += compare_details(primary, shadow, tol)
-    differences += compare_timing(primary, shadow, workflow, tol)
+    differences += compare_details(primary, shadow, tol, (left, right))
+    differences += compare_timing(primary, shadow, workflow, tol, (left, right))
     for side, problems in zip(("primary", "shadow"), malformed, strict=True):
         for problem in problems:
             where, _, note = problem.partition(": ")
@@ -249,7 +249,7 @@ def _compensations_last(trace: Sequence[TraceEvent], workflow: ValidatedWorkflow
     last_work = -1
     first_compensation = None
     for position, event in enumerate(trace):
-        if event.kind.value != "compensated":
+        if event.kind != "compensated":
             last_work = position
         elif all(c in containers for c, _ in event.path) and first_compensation is None:
             first_compensation = position

@@ -39,7 +39,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--modes",
         default=",".join(MODES),
-        help="check modes to run, among plain,roundtrip,handoff (modes the harness does not "
+        help="check modes to run, among plain,roundtrip,handoff,replay (modes the harness does not "
         "offer yet are skipped and reported)",
     )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="per mutant, s")

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOG = Path(__file__).with_name("catalog.yaml")
 
 ENGINES = ("graph", "journey")
-MODES = ("plain", "roundtrip", "handoff")
+#: How the harness runs a case: plain; roundtrip and handoff (persistence under the gate);
+#: replay (the shadow's tool calls answered from the primary's recording).
+MODES = ("plain", "roundtrip", "handoff", "replay")
 #: Shared code both engines run alike: a bug there is invisible to engine-vs-engine checks.
 SHARED = (
     "engines.model",
