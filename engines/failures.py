@@ -68,16 +68,7 @@ def wrapped(node: str, inner: NodeError, *, path: IterationPath = ()) -> NodeErr
 def child_cancelled(node: str, first: NodeError | None, *, path: IterationPath = ()) -> NodeError:
     """The error of a sub-workflow node whose child run was cancelled (docs/semantics.md
     §7.11): CANCELLED, with the child's first error as the cause."""
-    failure = cancelled()
-    return NodeError(
-        node=node,
-        code=failure.code,
-        message=failure.message,
-        recoverable=False,
-        attempts=1,
-        path=path,
-        cause=first,
-    )
+    return node_error(node, cancelled(), path=path).model_copy(update={"cause": first})
 
 
 def compensation_failed(
