@@ -248,7 +248,8 @@ def diff(
     verdict = "[green]compatible[/]" if comparison.compatible else "[red]incompatible[/]"
     console.print(
         f"{escape(label)}: {verdict} ({comparison.policy}), score {comparison.score:.3f}, "
-        f"{len(comparison.differences)} differences"
+        f"{len(comparison.differences)} differences",
+        soft_wrap=True,  # one line, however long the path: CI logs are read by grep too
     )
     return comparison.compatible
 
