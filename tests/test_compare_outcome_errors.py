@@ -311,9 +311,10 @@ def test_routed_node_errors_compared() -> None:
     reworded = {"fetch": err("fetch", "TIMEOUT", "after 5 s")}
     [message] = errors(primary_routed=same, shadow_routed=reworded).differences
     assert message.path == "errors.routed.fetch.message"
-    assert errors(
-        primary_routed=same, shadow_routed=reworded, compare_messages=False
-    ).differences == ()
+    assert (
+        errors(primary_routed=same, shadow_routed=reworded, compare_messages=False).differences
+        == ()
+    )
     retried = {"fetch": NodeError(node="fetch", code="TIMEOUT", attempts=2)}
     [attempts] = errors(primary_routed=same, shadow_routed=retried).differences
     assert attempts.path == "errors.routed.fetch.attempts"
