@@ -17,6 +17,7 @@ install: $(STAMP)
 ## The main job on the bundled examples: validate every fixture and flow.
 example: $(STAMP)
 	$(BIN)/compat validate fixtures/
+	@echo "compat is $(BIN)/compat: run it by that path, or '. $(BIN)/activate' to put it on your PATH"
 
 ## The test suite (what CI runs).
 test: $(STAMP)

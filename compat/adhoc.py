@@ -3,7 +3,7 @@ fixture, with inputs and a conversation given on the command line or taken from 
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ from engines.documents import (
     read_document,
     workflow_from_data,
 )
+from engines.documents.files import read_regular
 from engines.documents.load import describe_unknown
+from engines.documents.read import decode, parse_json
 from engines.errors import ConfigError, DocumentError
 from engines.model import WorkflowRegistry
 from engines.tools import ToolRegistry
@@ -38,21 +40,25 @@ class Target:
 
 
 def parse_json_option(text: str | None, option: str) -> Any:
-    """A JSON value given inline, or `@path` to read it from a file."""
+    """A JSON value given inline, or `@path` to read it from a file. Raises `ConfigError`
+    naming the option (and the file)."""
     if text is None:
         return None
-    source = text
-    if text.startswith("@"):
+    if not text.startswith("@"):
         try:
-            source = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{option}: cannot read {text[1:]}: {exc.strerror}") from None
+            return parse_json(text, option)
+        except DocumentError as exc:
+            raise ConfigError(str(exc)) from None
+    name = text[1:]
     try:
-        return json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{option}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
+        # Only a regular file (a FIFO or a device would block or never end), size-capped.
+        raw = read_regular(name, what="a JSON file")
+    except DocumentError as exc:
+        raise ConfigError(f"{option}: cannot read {name}: {exc.detail}") from None
+    try:  # the documents' JSON reader: duplicate keys, huge integers, depth
+        return parse_json(decode(raw, name), name)
+    except DocumentError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
 
 
 def load_target(
@@ -62,8 +68,10 @@ def load_target(
     case: str | None = None,
     inputs: str | None = None,
     conversation: str | None = None,
+    roots: Sequence[Path] = (),
 ) -> Target:
-    """The workflow to run and what to run it with. Raises a `SetupError` on bad input."""
+    """The workflow to run and what to run it with. Raises a `SetupError` on bad input.
+    `roots`: folders a fixture may name workflow files from besides its own folder tree."""
     file = Path(path)
     doc = read_document(file)
     kind = document_kind(doc)
@@ -79,7 +87,9 @@ def load_target(
     if kind is None:
         raise DocumentError(str(file), describe_unknown(doc))
     if kind is DocumentKind.FIXTURE:
-        fixture = fixture_from_data(doc, source=str(file), base=file.resolve().parent, tools=tools)
+        fixture = fixture_from_data(
+            doc, source=str(file), base=file.resolve().parent, tools=tools, roots=roots
+        )
         chosen = fixture.case(case) if case else fixture.cases[0]
         return Target(
             str(file),

@@ -9,10 +9,7 @@ our `SetupError`s and nothing half-done. Cases run one after another, or in work
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +17,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compat.compare import compare_runs
+from compat.compare.model import DimensionResult
 from compat.compare.values import values_equal
-from compat.engines import Engine, EngineRun, load_engine, run_engine
+from compat.engines import Engine, EngineRun, load_engine, run_engine, run_engine_here
+from compat.executors import DEFAULT_MEMORY_MB
 from compat.noise import compare_with_noise
 from compat.perf.case import PerfOptions, measure_case
 from compat.perf.report import PerfSummary
@@ -36,6 +35,7 @@ from compat.report import (
     Summary,
     WorstDifference,
 )
+from compat.supervise import phase
 from compat.tolerances import Policy, Tolerances, configured
 from compat.validation import expand
 from engines.config import EngineConfig, load_config
@@ -73,6 +73,12 @@ class CheckOptions(BaseModel):
     replay: bool = False
     timeout: float = Field(default=60.0, gt=0)
     workers: int = Field(default=1, ge=1, le=64)
+    #: Run the engines in this process, in threads (trusted engines only: a thread that
+    #: times out cannot be stopped, and an engine that exits or crashes takes compat with
+    #: it). By default every run is in a killable worker process (compat/executors).
+    in_process: bool = False
+    #: A worker process's memory limit in MiB (0: none).
+    memory_mb: int = Field(default=DEFAULT_MEMORY_MB, ge=0)
     #: An explicit compat.toml / pyproject.toml; None searches from the working directory.
     config: str | None = None
     #: Measure both engines' performance on each case too (kept out of the score).
@@ -104,6 +110,7 @@ def collect(paths: Iterable[str | Path], config: EngineConfig, options: CheckOpt
     if missing:
         raise DocumentError(missing[0], "no such file or directory")
     tools = config.tool_registry()
+    roots = config.workflow_root_paths()
     base = configured(config)
     jobs: list[Job] = []
     seen: set[Path] = set()
@@ -122,7 +129,9 @@ def collect(paths: Iterable[str | Path], config: EngineConfig, options: CheckOpt
                     "to compare one workflow, use `compat diff`",
                 )
             continue  # a workflow file beside the fixtures that read it
-        fixture = fixture_from_data(doc, source=str(path), base=key.parent, tools=tools)
+        fixture = fixture_from_data(
+            doc, source=str(path), base=key.parent, tools=tools, roots=roots
+        )
         tol = base.override(fixture.tolerances, f"{path}: tolerances")
         if options.policy is not None:
             tol = tol.override({"policy": options.policy}, "--policy")
@@ -148,18 +157,61 @@ def expect_failures(
     result = run.result
     if result is None:
         return (f"no result: {run.status} ({run.error})",)
+    # Only what differs is shown, by path (`outputs.total: expected 3, got 4`), at most
+    # `shown` places with each value cut to `width` characters, so a message stays short.
+    from compat.compare.model import Severity
+    from compat.compare.values import compare_values
+
+    shown, width = 5, 60
+
+    def show(value: Any) -> str:
+        text = _json(value)
+        return text if len(text) <= width else text[: width - 3] + "..."
+
+    def bounded(parts: list[str]) -> str:
+        more = len(parts) - shown
+        return "; ".join(parts[:shown] + ([f"and {more} more"] if more > 0 else []))
+
+    def differing(root: str, wanted: Any, got: Any) -> str:
+        found = compare_values(
+            root, wanted, got, exact, root=root, severity=Severity.CRITICAL, weight=1.0
+        ).differences
+        parts = []
+        for d in found:
+            if d.kind == "added":
+                parts.append(f"{d.path}: unexpected, got {show(d.shadow)}")
+            elif d.kind == "removed":
+                parts.append(f"{d.path}: missing, expected {show(d.primary)}")
+            else:
+                parts.append(f"{d.path}: expected {show(d.primary)}, got {show(d.shadow)}")
+        return bounded(parts or [f"{root}: expected {show(wanted)}, got {show(got)}"])
+
     exact = Tolerances(strict_numeric_types=True if tol is None else tol.strict_numeric_types)
     problems = []
     if expect.status is not None and result.status != expect.status:
         problems.append(f"status: expected {expect.status.value}, got {result.status.value}")
     if expect.outputs is not None and not values_equal(expect.outputs, result.outputs, exact):
-        problems.append(f"outputs: expected {_json(expect.outputs)}, got {_json(result.outputs)}")
+        problems.append(differing("outputs", expect.outputs, result.outputs))
     if expect.vars is not None and not values_equal(expect.vars, result.vars, exact):
-        problems.append(f"vars: expected {_json(expect.vars)}, got {_json(result.vars)}")
+        problems.append(differing("vars", expect.vars, result.vars))
     if expect.errors is not None:
         wanted = [(e.node, e.code) for e in expect.errors]
-        if result.error_codes() != wanted:
-            problems.append(f"errors: expected {wanted}, got {result.error_codes()}")
+        got = result.error_codes()
+        if got != wanted:
+            parts = []
+            for i in range(max(len(wanted), len(got))):
+                if i >= len(got):
+                    parts.append(
+                        f"errors[{i}]: missing, expected {wanted[i][1]} at {wanted[i][0]!r}"
+                    )
+                elif i >= len(wanted):
+                    parts.append(f"errors[{i}]: unexpected, got {got[i][1]} at {got[i][0]!r}")
+                elif got[i] != wanted[i]:
+                    parts.append(
+                        f"errors[{i}]: expected {wanted[i][1]} at {wanted[i][0]!r}, "
+                        f"got {got[i][1]} at {got[i][0]!r}"
+                    )
+            problems.append(bounded(parts))
     return tuple(problems)
 
 
@@ -168,10 +220,28 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-class Runner:
-    """Runs cases with two engines and the configured tools (one per process)."""
+def _no_stage(label: str) -> None:
+    return None
 
-    def __init__(self, config: EngineConfig, options: CheckOptions) -> None:
+
+class Runner:
+    """Runs cases with two engines and the configured tools (one per process).
+
+    `direct` runs each engine on the calling thread (in a worker process, whose parent
+    enforces the deadline); `stage` is told before each step of a case (`primary`,
+    `shadow`, `noise N`, `perf`, `compare`), so a parent can time steps and name the one a
+    worker died in."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        options: CheckOptions,
+        *,
+        direct: bool = False,
+        stage: Callable[[str], None] = _no_stage,
+    ) -> None:
+        self.direct = direct
+        self.stage = stage
         self.options = options
         self.config = config
         self.tools = config.tool_registry()
@@ -190,62 +260,40 @@ class Runner:
             self.shadow = Relay(options.shadow, options.primary, self.tools, env)
 
     def case(self, job: Job, case: Case) -> CaseReport:
-        options, registry = self.options, job.fixture.registry
+        options = self.options
 
-        # Every engine gets the configured tools (a user engine too), or the replay's.
-        def run(engine: Engine, tools: ToolRegistry = self.tools) -> EngineRun:
-            return run_engine(
-                engine,
-                registry,
-                case.inputs,
-                case.conversation,
-                timeout=options.timeout,
-                tools=tools,
-                cancel=case.cancel,
-                roundtrip=options.roundtrip and not isinstance(engine, Relay),
-            )
-
-        extra = ()
+        extra: tuple[DimensionResult, ...] = ()
         if options.replay:
             recorder = RecordingRegistry(self.tools)
-            primary = run(self.primary, recorder)
+            primary = self.run("primary", job, case, recorder)
             replayer = ReplayRegistry(recorder.recording(), self.tools)
-            shadow = run(self.shadow, replayer)
+            shadow = self.run("shadow", job, case, replayer)
             extra = (replayer.dimension(job.tolerances.weights.get("replay", REPLAY_WEIGHT)),)
         else:
-            primary, shadow = run(self.primary), run(self.shadow)
-        if options.noise_runs:
-            reruns = [run(self.primary) for _ in range(options.noise_runs)]
-            comparison = compare_with_noise(
-                primary, shadow, reruns, job.fixture.workflow, job.tolerances, extra=extra
-            )
-        else:
-            comparison = compare_runs(
-                primary, shadow, job.fixture.workflow, job.tolerances, extra=extra
-            )
-        left = expect_failures(case.expect, primary, job.tolerances)
-        right = expect_failures(case.expect, shadow, job.tolerances)
-        held = None if case.expect is None else not (left or right)
-        worst = comparison.worst
-        performance = self._performance(job, case) if options.perf else None
-        too_slow = performance is not None and _too_slow(performance, options.max_slowdown)
-        return CaseReport(
-            fixture=str(job.path),
-            case=case.name,
-            compatible=comparison.compatible,
-            policy=comparison.policy,
-            score=comparison.score,
-            passed=comparison.compatible and held is not False and not too_slow,
-            dimensions=comparison.dimensions,
-            noisy_paths=comparison.noisy_paths,
-            worst=None if worst is None else WorstDifference.of(worst),
-            primary=EngineSummary.of(primary),
-            shadow=EngineSummary.of(shadow),
-            expect=ExpectResult(held=held, primary=left, shadow=right),
-            replayed=options.replay,
-            performance=performance,
-            too_slow=too_slow,
-        )
+            primary, shadow = self.run("primary", job, case), self.run("shadow", job, case)
+        reruns = [self.run(f"noise {n + 1}", job, case) for n in range(options.noise_runs)]
+        performance = None
+        if options.perf:
+            self.stage("perf")
+            performance = self._performance(job, case)
+        self.stage("compare")
+        return case_report(options, job, case, primary, shadow, reruns, extra, performance)
+
+    def run(self, role: str, job: Job, case: Case, tools: ToolRegistry | None = None) -> EngineRun:
+        """One engine's run of a case: `primary`, `shadow`, or `noise N` (the primary
+        again). Every engine gets the configured tools (a user engine too), or the
+        replay's."""
+        self.stage(role)
+        engine = self.shadow if role == "shadow" else self.primary
+        args = (engine, job.fixture.registry, case.inputs, case.conversation)
+        kwargs: dict[str, Any] = {
+            "tools": tools or self.tools,
+            "cancel": case.cancel,
+            "roundtrip": self.options.roundtrip and not isinstance(engine, Relay),
+        }
+        if self.direct:
+            return run_engine_here(*args, **kwargs)
+        return run_engine(*args, timeout=self.options.timeout, **kwargs)
 
     def _performance(self, job: Job, case: Case) -> PerfSummary:
         engines = {self.options.primary: self.primary, self.options.shadow: self.shadow}
@@ -253,6 +301,49 @@ class Runner:
             engines = {self.options.primary: self.primary, f"{self.options.shadow}'": self.shadow}
         options = PerfOptions(budget=self.options.perf_budget, config=self.options.config)
         return measure_case(job, case, options, self.config, engines).summary()
+
+
+def case_report(
+    options: CheckOptions,
+    job: Job,
+    case: Case,
+    primary: EngineRun,
+    shadow: EngineRun,
+    reruns: Sequence[EngineRun] = (),
+    extra: tuple[DimensionResult, ...] = (),
+    performance: PerfSummary | None = None,
+) -> CaseReport:
+    """The case's report from its runs: compared, and checked against golden answers."""
+    if reruns:
+        comparison = compare_with_noise(
+            primary, shadow, list(reruns), job.fixture.workflow, job.tolerances, extra=extra
+        )
+    else:
+        comparison = compare_runs(
+            primary, shadow, job.fixture.workflow, job.tolerances, extra=extra
+        )
+    left = expect_failures(case.expect, primary, job.tolerances)
+    right = expect_failures(case.expect, shadow, job.tolerances)
+    held = None if case.expect is None else not (left or right)
+    worst = comparison.worst
+    too_slow = performance is not None and _too_slow(performance, options.max_slowdown)
+    return CaseReport(
+        fixture=str(job.path),
+        case=case.name,
+        compatible=comparison.compatible,
+        policy=comparison.policy,
+        score=comparison.score,
+        passed=comparison.compatible and held is not False and not too_slow,
+        dimensions=comparison.dimensions,
+        noisy_paths=comparison.noisy_paths,
+        worst=None if worst is None else WorstDifference.of(worst),
+        primary=EngineSummary.of(primary),
+        shadow=EngineSummary.of(shadow),
+        expect=ExpectResult(held=held, primary=left, shadow=right),
+        replayed=options.replay,
+        performance=performance,
+        too_slow=too_slow,
+    )
 
 
 def _too_slow(performance: PerfSummary, max_slowdown: float | None) -> bool:
@@ -263,26 +354,6 @@ def _too_slow(performance: PerfSummary, max_slowdown: float | None) -> bool:
     return wall.ratio.low > max_slowdown
 
 
-# Worker processes: each loads the configuration, the engines and its fixtures once.
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(options: dict[str, Any], cwd: str) -> None:
-    os.chdir(cwd)
-    opts = CheckOptions.model_validate(options)
-    config = _settings(opts)
-    _WORKER.update(options=opts, config=config, runner=Runner(config, opts), jobs={})
-
-
-def _worker_case(path: str, case_name: str) -> dict[str, Any]:
-    jobs: dict[str, Job] = _WORKER["jobs"]
-    if path not in jobs:
-        (jobs[path],) = collect([path], _WORKER["config"], _WORKER["options"])
-    job = jobs[path]
-    report = _WORKER["runner"].case(job, job.fixture.case(case_name))
-    return report.model_dump(mode="json")
-
-
 Progress = Callable[[int, int, CaseReport], None]
 
 
@@ -291,41 +362,28 @@ def run_check(
 ) -> CheckReport:
     """Check every case under `paths`. Raises `SetupError` (before running) on bad input."""
     config = _settings(options)
-    jobs = collect(paths, config, options)
-    runner = Runner(config, options)  # loads the engines: fails here, before any run
-    work = [(job, case) for job in jobs for case in job.cases]
-    reports: list[CaseReport] = []
-    if options.workers == 1 or len(work) == 1:
+    if options.in_process:
+        if options.workers > 1:
+            raise ConfigError(
+                "--workers runs cases in worker processes; it cannot be combined with --in-process"
+            )
+        phase("loading tools, fixtures and engines in-process")
+        jobs = collect(paths, config, options)
+        runner = Runner(config, options)  # loads the engines: fails here, before any run
+        reports: list[CaseReport] = []
+        work = [(job, case) for job in jobs for case in job.cases]
         for job, case in work:
+            phase(f"running {job.path}::{case.name} in-process")
             reports.append(runner.case(job, case))
             if progress:
                 progress(len(reports), len(work), reports[-1])
-    else:
-        reports = _in_processes(work, options, progress)
-    return _assemble(reports, options, jobs)
+        return _assemble(reports, options, jobs)
+    from compat.executors.campaign import CheckCampaign
 
-
-def _in_processes(
-    work: list[tuple[Job, Case]], options: CheckOptions, progress: Progress | None
-) -> list[CaseReport]:
-    context = multiprocessing.get_context("spawn")
-    found: dict[int, CaseReport] = {}
-    with ProcessPoolExecutor(
-        max_workers=min(options.workers, len(work)),
-        mp_context=context,
-        initializer=_worker_init,
-        initargs=(options.model_dump(), os.getcwd()),
-    ) as pool:
-        futures = {
-            pool.submit(_worker_case, str(job.path), case.name): index
-            for index, (job, case) in enumerate(work)
-        }
-        for future in as_completed(futures):
-            report = CaseReport.model_validate(future.result())
-            found[futures[future]] = report
-            if progress:
-                progress(len(found), len(work), report)
-    return [found[i] for i in range(len(work))]
+    with CheckCampaign(options) as campaign:
+        jobs = collect(paths, config, options)
+        work = [(job, case) for job in jobs for case in job.cases]
+        return _assemble(campaign.run(work, progress), options, jobs)
 
 
 def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job]) -> CheckReport:
@@ -350,6 +408,8 @@ def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job])
         replay=options.replay,
         timeout=options.timeout,
         workers=options.workers,
+        isolation="in-process" if options.in_process else "process",
+        memory_mb=None if options.in_process else options.memory_mb or None,
         perf=options.perf,
         max_slowdown=options.max_slowdown,
     )

@@ -1,13 +1,15 @@
 """The `compat` command line.
 
 Exit codes: 0 all good, 1 a check found a difference (or a run failed), 2 bad input (one
-readable line per problem, never a traceback), 3 an internal error of compat itself.
+readable line per problem, never a traceback), 3 an internal error of compat itself, or a
+command that stopped without a verdict (compat/supervise.py), 130 interrupted.
 The commands' work lives in `compat.commands`; this module only declares the options.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import os
 from collections.abc import Callable
 from enum import StrEnum
@@ -17,12 +19,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from compat import commands
+from compat.executors.adhoc import probe_tools
+from compat.executors.process import DEFAULT_MEMORY_MB
+from compat.safe_text import printable
 from compat.validation import validate_paths
 from engines.config import load_config
 from engines.errors import CompatError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="compat",
@@ -30,6 +36,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # -h as well as --help, on every command (subcommands inherit it).
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # Plain (click-style) help: typer's rich help prints a type after every option, flags
+    # included (`--replay <bool>`, `--help <bool>`), as if they took a value.
+    rich_markup_mode=None,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,14 +55,18 @@ def guarded(command: F) -> F:
             return command(*args, **kwargs)
         except typer.Exit:
             raise
+        except KeyboardInterrupt:
+            typer.echo("compat: interrupted; no verdict (nothing was checked to the end)", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except CompatError as exc:
-            typer.echo(f"compat: {' / '.join(str(exc).splitlines())}", err=True)
+            lines = (printable(line) for line in str(exc).splitlines())
+            typer.echo(f"compat: {' / '.join(lines)}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except Exception as exc:
             if os.environ.get("COMPAT_DEBUG"):
                 raise
             typer.echo(
-                f"compat: internal error: {type(exc).__name__}: {exc} "
+                f"compat: internal error: {type(exc).__name__}: {printable(exc)} "
                 "(set COMPAT_DEBUG=1 to see the traceback)",
                 err=True,
             )
@@ -60,8 +75,29 @@ def guarded(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    try:
+        version = importlib.metadata.version("compat")
+    except importlib.metadata.PackageNotFoundError:
+        version = "(unknown: the package is not installed; run make install)"
+    typer.echo(f"compat {version}")
+    raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print compat's version and exit.",
+        ),
+    ] = False,
+) -> None:
     """compat: run one workflow in two execution modes and prove they agree."""
 
 
@@ -81,7 +117,8 @@ def validate(
 ) -> None:
     """Check documents against the model and its rules; exit 2 if any is invalid."""
     settings = load_config(path=config) if config else load_config()
-    reports = validate_paths(paths, settings.tool_registry())
+    probe_tools(config, DEFAULT_MEMORY_MB)  # a tool module that exits or hangs, in a worker
+    reports = validate_paths(paths, settings.tool_registry(), settings.workflow_root_paths())
     for report in reports:
         for line in report.lines():
             typer.echo(line)
@@ -107,6 +144,24 @@ CaseOption = Annotated[
 ]
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds an engine may take for one case.")
+]
+
+
+InProcessOption = Annotated[
+    bool,
+    typer.Option(
+        "--in-process",
+        help="Run the engines in compat's own process (trusted engines only; faster). "
+        "By default each run is in a worker process that is killed at the timeout.",
+    ),
+]
+MemoryOption = Annotated[
+    int,
+    typer.Option(
+        "--memory-limit",
+        help="MiB a worker process's runs may allocate (0: no limit); past it a run crashes.",
+        min=0,
+    ),
 ]
 
 
@@ -167,6 +222,8 @@ def check(
         bool,
         typer.Option("--handoff", help="Hand the shadow's run to the other engine at every pause."),
     ] = False,
+    in_process: InProcessOption = False,
+    memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
     config: ConfigOption = None,
 ) -> None:
     """Run every case on two engines; exit 0 if all are compatible and correct, 1 if not."""
@@ -185,6 +242,8 @@ def check(
         policy=policy.value if policy else None,
         roundtrip=roundtrip,
         handoff=handoff,
+        in_process=in_process,
+        memory_mb=memory_limit,
         config=config,
     )
     if not ok:
@@ -215,6 +274,12 @@ def perf(
         str | None,
         typer.Option("--json", help="Write the full report (JSON, raw samples) to this path."),
     ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Seconds one case's measurement may take."),
+    ] = 600.0,
+    in_process: InProcessOption = False,
+    memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
     config: ConfigOption = None,
 ) -> None:
     """Measure both engines on every case, compare with statistics, and recommend."""
@@ -228,6 +293,9 @@ def perf(
         band=band,
         case=case,
         json_path=json_path,
+        timeout=timeout,
+        in_process=in_process,
+        memory_mb=memory_limit,
         config=config,
     )
 
@@ -242,6 +310,8 @@ def run(
     case: CaseOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     timeout: TimeoutOption = 60.0,
+    in_process: InProcessOption = False,
+    memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
     config: ConfigOption = None,
 ) -> None:
     """Run one engine and show its result; exit 1 if the run failed or crashed."""
@@ -253,6 +323,8 @@ def run(
         case=case,
         as_json=as_json,
         timeout=timeout,
+        in_process=in_process,
+        memory_mb=memory_limit,
         config=config,
     )
     if not ok:
@@ -270,6 +342,8 @@ def diff(
     shadow: EngineOption = "journey",
     timeout: TimeoutOption = 60.0,
     policy: PolicyOption = None,
+    in_process: InProcessOption = False,
+    memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
     config: ConfigOption = None,
 ) -> None:
     """Compare two engines on one run, side by side; exit 1 if they are incompatible."""
@@ -282,6 +356,8 @@ def diff(
         shadow=shadow,
         timeout=timeout,
         policy=policy.value if policy else None,
+        in_process=in_process,
+        memory_mb=memory_limit,
         config=config,
     )
     if not ok:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,20 +24,25 @@ from rich.progress import (
 )
 
 from compat import render
-from compat.adhoc import load_target, target_tolerances
+from compat.adhoc import Target, load_target, target_tolerances
 from compat.check import check_options, run_check
 from compat.compare import compare_runs
-from compat.engines import load_engine, run_engine
+from compat.engines import EngineRun, load_engine, run_engine
+from compat.executors.adhoc import run_in_worker, tool_worker
+from compat.executors.process import DEFAULT_MEMORY_MB
+from compat.outputs import refuse_overwrite, write_atomically
 from compat.perf.render import print_report
 from compat.perf.report import CasePerf
 from compat.perf.run import perf_options, run_perf
 from compat.report import CaseReport, schema_text
+from compat.safe_text import markup as escape  # rich-escaped and free of terminal controls
 from engines.clock import VirtualClock
 from engines.config import EngineConfig, load_config
 from engines.errors import ConfigError
 from engines.journey import JourneyEngine
 from engines.journey.export import to_mermaid, to_parlant
 from engines.result import RunStatus
+from engines.tools import ToolRegistry
 
 
 class ExportFormat(StrEnum):
@@ -74,10 +78,7 @@ def _bar(err: Console, label: str) -> Iterator[tuple[Progress, TaskID]]:
 
 
 def _write(json_path: str, text: str) -> None:
-    try:
-        Path(json_path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"--json: cannot write {json_path}: {exc.strerror}") from None
+    write_atomically(json_path, text)  # a killed run leaves no half-written report
 
 
 def check(
@@ -96,10 +97,13 @@ def check(
     policy: str | None = None,
     roundtrip: bool = False,
     handoff: bool = False,
+    in_process: bool = False,
+    memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
     if max_slowdown is not None and not perf:
         raise ConfigError("--max-slowdown needs --perf (it gates on the measured slowdown)")
+    refuse_overwrite(json_path, paths, config)  # before anything runs
     options = check_options(
         primary=primary,
         shadow=shadow,
@@ -113,6 +117,8 @@ def check(
         timeout=timeout,
         perf=perf,
         max_slowdown=max_slowdown,
+        in_process=in_process,
+        memory_mb=memory_mb,
         config=str(config) if config else None,
     )
     err = Console(stderr=True, highlight=False)
@@ -149,8 +155,12 @@ def perf(
     band: float,
     case: str | None = None,
     json_path: str | None,
+    timeout: float = 600.0,
+    in_process: bool = False,
+    memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> None:
+    refuse_overwrite(json_path, paths, config)  # before anything runs
     options = perf_options(
         primary=primary,
         shadow=shadow,
@@ -159,6 +169,9 @@ def perf(
         scaling=scaling,
         band=band,
         case=case,
+        timeout=timeout,
+        in_process=in_process,
+        memory_mb=memory_mb,
         config=str(config) if config else None,
     )
     err = Console(stderr=True, highlight=False)
@@ -175,6 +188,8 @@ def perf(
         _write(json_path, report.to_json())
     console = _console()
     print_report(console, report)
+    for problem in report.problems:
+        console.print(f"[red]not measured[/]: {escape(problem)}")
     if json_path:
         console.print(f"report: {escape(json_path)}")
 
@@ -188,21 +203,20 @@ def run(
     case: str | None,
     as_json: bool,
     timeout: float,
+    in_process: bool = False,
+    memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
-    settings = _config(config)
-    tools = settings.tool_registry()
-    chosen = load_target(target, tools, case=case, inputs=inputs, conversation=conversation)
-    runner = load_engine(engine, tools=tools, env=settings.environment())
-    outcome = run_engine(
-        runner,
-        chosen.registry,
-        chosen.inputs,
-        chosen.conversation,
-        timeout=timeout,
-        tools=tools,
-        cancel=chosen.cancel,
-    )
+    with _engine_runs(config, in_process, memory_mb, timeout) as (tools, execute):
+        chosen = load_target(
+            target,
+            tools,
+            case=case,
+            inputs=inputs,
+            conversation=conversation,
+            roots=_config(config).workflow_root_paths(),
+        )
+        outcome = execute(engine, target, chosen, case, inputs, conversation)
     console = _console()
     if outcome.result is None:
         console.print(
@@ -216,6 +230,60 @@ def run(
     return outcome.result.status in (RunStatus.COMPLETED, RunStatus.PAUSED)
 
 
+Execute = Callable[[str, Path, Target, str | None, str | None, str | None], EngineRun]
+
+
+@contextmanager
+def _engine_runs(
+    config: Path | None, in_process: bool, memory_mb: int, timeout: float
+) -> Iterator[tuple[ToolRegistry, Execute]]:
+    """The configured tools, and a way to run an engine on a target: in a worker process
+    (imported there first, killed at the timeout) or, with `--in-process`, in a thread."""
+    if in_process:
+        settings = _config(config)
+        tools = settings.tool_registry()
+        env = settings.environment()
+
+        def in_thread(spec: str, path: Path, chosen: Target, *_: str | None) -> EngineRun:
+            return run_engine(
+                load_engine(spec, tools=tools, env=env),
+                chosen.registry,
+                chosen.inputs,
+                chosen.conversation,
+                timeout=timeout,
+                tools=tools,
+                cancel=chosen.cancel,
+            )
+
+        yield tools, in_thread
+        return
+    worker = tool_worker(config, memory_mb or None, timeout)
+    try:
+        tools = _config(config).tool_registry()
+
+        def in_worker(
+            spec: str,
+            path: Path,
+            chosen: Target,
+            case: str | None,
+            inputs: str | None,
+            conversation: str | None,
+        ) -> EngineRun:
+            return run_in_worker(
+                worker,
+                spec,
+                path,
+                case=case,
+                inputs=inputs,
+                conversation=conversation,
+                timeout=timeout,
+            )
+
+        yield tools, in_worker
+    finally:
+        worker.close()
+
+
 def diff(
     target: Path,
     *,
@@ -226,18 +294,23 @@ def diff(
     shadow: str,
     timeout: float,
     policy: str | None = None,
+    in_process: bool = False,
+    memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
-    settings = _config(config)
-    tools = settings.tool_registry()
-    chosen = load_target(target, tools, case=case, inputs=inputs, conversation=conversation)
-    tol = target_tolerances(settings, chosen, policy)
-    env = settings.environment()
-    left_engine = load_engine(primary, tools=tools, env=env)
-    right_engine = load_engine(shadow, tools=tools, env=env)
-    args = (chosen.registry, chosen.inputs, chosen.conversation)
-    left = run_engine(left_engine, *args, timeout=timeout, tools=tools, cancel=chosen.cancel)
-    right = run_engine(right_engine, *args, timeout=timeout, tools=tools, cancel=chosen.cancel)
+    with _engine_runs(config, in_process, memory_mb, timeout) as (tools, execute):
+        chosen = load_target(
+            target,
+            tools,
+            case=case,
+            inputs=inputs,
+            conversation=conversation,
+            roots=_config(config).workflow_root_paths(),
+        )
+        tol = target_tolerances(_config(config), chosen, policy)
+        args = (target, chosen, case, inputs, conversation)
+        left = execute(primary, *args)
+        right = execute(shadow, *args)
     comparison = compare_runs(left, right, chosen.registry.main, tol)
     console = _console()
     label = f"{chosen.source}" + (f"::{chosen.case}" if chosen.case else "")
@@ -259,7 +332,7 @@ def export_journey(
 ) -> str:
     settings = _config(config)
     tools = settings.tool_registry()
-    chosen = load_target(target, tools)
+    chosen = load_target(target, tools, roots=settings.workflow_root_paths())
     registry = chosen.registry
     if workflow is not None and workflow not in registry:
         known = ", ".join(sorted(w.id for w in registry.values()))

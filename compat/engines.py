@@ -245,21 +245,11 @@ class EngineRun(BaseModel):
     cpu_seconds: float = 0.0
 
 
-def run_engine(
-    engine: Engine,
-    registry: WorkflowRegistry,
-    inputs: Mapping[str, Any],
-    conversation: Sequence[Any],
-    *,
-    timeout: float = 60.0,
-    tools: ToolRegistry | None = None,
-    cancel: Cancel | None = None,
-    roundtrip: bool = False,
-) -> EngineRun:
-    """Run one case in a worker thread; never raises for anything the engine does. A case
-    the engine cannot run as asked (it takes no `cancel` or `roundtrip`) is a crash that
-    says so."""
-    outcome: dict[str, Any] = {}
+def _options(
+    engine: Engine, tools: ToolRegistry | None, cancel: Cancel | None, roundtrip: bool
+) -> dict[str, Any] | EngineRun:
+    """The keyword arguments for `engine.run_case`, or the crash of an engine that cannot
+    run the case as asked (it takes no `cancel` or `roundtrip`)."""
     options: dict[str, Any] = {}
     if tools is not None:
         options["tools"] = tools
@@ -277,13 +267,35 @@ def run_engine(
                 f"`{keyword}` argument",
             )
         options[keyword] = value
+    return options
+
+
+def run_engine(
+    engine: Engine,
+    registry: WorkflowRegistry,
+    inputs: Mapping[str, Any],
+    conversation: Sequence[Any],
+    *,
+    timeout: float = 60.0,
+    tools: ToolRegistry | None = None,
+    cancel: Cancel | None = None,
+    roundtrip: bool = False,
+) -> EngineRun:
+    """Run one case in a worker thread; never raises for anything the engine does. A thread
+    cannot be stopped: an engine that times out here keeps running (and holding memory)
+    until it returns — which is why the harness runs untrusted engines in worker processes
+    (`compat.executors`), with `run_engine_here`."""
+    options = _options(engine, tools, cancel, roundtrip)
+    if isinstance(options, EngineRun):
+        return options
+    outcome: dict[str, Any] = {}
 
     def work() -> None:
         cpu = time.thread_time()
         try:
             outcome["value"] = engine.run_case(registry, inputs, conversation, **options)
         except BaseException as exc:  # the engine's failure is a result, not ours
-            outcome["error"] = exc
+            outcome["error"] = exc.with_traceback(None)
         finally:
             outcome["cpu"] = time.thread_time() - cpu
 
@@ -301,6 +313,40 @@ def run_engine(
         timeout=timeout,
         wall_seconds=wall,
         cpu_seconds=float(outcome.get("cpu", 0.0)),
+    )
+
+
+def run_engine_here(
+    engine: Engine,
+    registry: WorkflowRegistry,
+    inputs: Mapping[str, Any],
+    conversation: Sequence[Any],
+    *,
+    tools: ToolRegistry | None = None,
+    cancel: Cancel | None = None,
+    roundtrip: bool = False,
+) -> EngineRun:
+    """`run_engine` on the calling thread, with no timeout of its own: for a worker process,
+    whose parent enforces the deadline by killing it."""
+    options = _options(engine, tools, cancel, roundtrip)
+    if isinstance(options, EngineRun):
+        return options
+    value: Any = None
+    error: BaseException | None = None
+    started, cpu = time.perf_counter(), time.thread_time()
+    try:
+        value = engine.run_case(registry, inputs, conversation, **options)
+    except BaseException as exc:  # the engine's failure is a result, not ours
+        # Without its traceback, the frames of the failed run (and all they hold: after a
+        # MemoryError, the memory) are freed now, not at some later garbage collection.
+        error = exc.with_traceback(None)
+    return verdict(
+        engine.name,
+        value=value,
+        error=error,
+        timeout=0.0,
+        wall_seconds=time.perf_counter() - started,
+        cpu_seconds=time.thread_time() - cpu,
     )
 
 

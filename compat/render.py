@@ -1,26 +1,26 @@
 """Terminal output of the CLI, with rich. Everything shown is escaped: workflow documents and
-engine results are data, never markup."""
+engine results are data, never markup, and never terminal control (compat/safe_text.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from compat.compare import Comparison
 from compat.engines import EngineRun
 from compat.report import CaseReport, CheckReport
+from compat.safe_text import markup, shown
 from engines.result import RunResult
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "dim"}
 
 
 def short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+    """A value as JSON text of at most `limit` characters (huge integers shortened)."""
+    text = shown(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -44,8 +44,8 @@ def check_table(report: CheckReport) -> Table:
     how = [f"policy {settings.policy}"]
     how += [name for name in ("roundtrip", "handoff", "replay") if getattr(settings, name)]
     table = Table(
-        title=f"compat check: {escape(settings.primary)} (primary) vs "
-        f"{escape(settings.shadow)} (shadow); {', '.join(how)}",
+        title=f"compat check: {markup(settings.primary)} (primary) vs "
+        f"{markup(settings.shadow)} (shadow); {', '.join(how)}",
         title_justify="left",
     )
     table.add_column("fixture", overflow="fold")
@@ -60,14 +60,14 @@ def check_table(report: CheckReport) -> Table:
         worst = ""
         if case.worst is not None:
             style = _STYLE[case.worst.severity.value]
-            worst = f"[{style}]{case.worst.severity.value}[/] {escape(case.worst.note)}"
+            worst = f"[{style}]{case.worst.severity.value}[/] {markup(case.worst.note)}"
         elif case.expect.held is False:
-            worst = escape((case.expect.primary or case.expect.shadow)[0])
+            worst = markup((case.expect.primary or case.expect.shadow)[0])
         cells = [
-            escape(Path(case.fixture).name),
-            escape(case.case),
+            markup(Path(case.fixture).name),
+            markup(case.case),
             f"{case.score:.3f}",
-            escape(_status(case)),
+            markup(_status(case)),
             _verdict(case),
             worst,
         ]
@@ -80,7 +80,7 @@ def check_table(report: CheckReport) -> Table:
 def _wall(case: CaseReport) -> str:
     performance = case.performance
     if performance is None or performance.problem is not None:
-        return escape(performance.problem or "") if performance else ""
+        return markup(performance.problem or "") if performance else ""
     wall = next(m for m in performance.metrics if m.name == "wall_seconds").ratio
     return f"{wall.median:.2f} [{wall.low:.2f}–{wall.high:.2f}] {wall.verdict.value}"
 
@@ -103,16 +103,16 @@ def comparison_table(comparison: Comparison, primary: EngineRun, shadow: EngineR
     table = Table(title_justify="left", show_lines=False)
     table.add_column("dimension")
     table.add_column("path", overflow="fold")
-    table.add_column(f"{escape(primary.engine)} (primary)", overflow="fold")
-    table.add_column(f"{escape(shadow.engine)} (shadow)", overflow="fold")
+    table.add_column(f"{markup(primary.engine)} (primary)", overflow="fold")
+    table.add_column(f"{markup(shadow.engine)} (shadow)", overflow="fold")
     table.add_column("severity")
     for difference in comparison.differences:
         style = _STYLE[difference.severity.value]
         table.add_row(
             difference.dimension,
-            escape(difference.path),
-            escape(short(difference.primary)),
-            escape(short(difference.shadow)),
+            markup(difference.path),
+            markup(short(difference.primary)),
+            markup(short(difference.shadow)),
             f"[{style}]{difference.severity.value}[/]",
         )
     return table
@@ -138,23 +138,23 @@ def side_by_side(primary: EngineRun, shadow: EngineRun) -> Table:
     """Status, outputs and errors of both runs next to each other."""
     table = Table(title_justify="left")
     table.add_column("")
-    table.add_column(f"{escape(primary.engine)} (primary)", overflow="fold")
-    table.add_column(f"{escape(shadow.engine)} (shadow)", overflow="fold")
+    table.add_column(f"{markup(primary.engine)} (primary)", overflow="fold")
+    table.add_column(f"{markup(shadow.engine)} (shadow)", overflow="fold")
     left, right = primary.result, shadow.result
-    table.add_row("status", escape(primary.status), escape(shadow.status))
+    table.add_row("status", markup(primary.status), markup(shadow.status))
     if left is None or right is None:
-        table.add_row("problem", escape(primary.error or ""), escape(shadow.error or ""))
+        table.add_row("problem", markup(primary.error or ""), markup(shadow.error or ""))
         return table
     for key in sorted(left.outputs.keys() | right.outputs.keys()):
         table.add_row(
-            escape(f"outputs.{key}"),
-            escape(short(left.outputs.get(key, "—"), 50)),
-            escape(short(right.outputs.get(key, "—"), 50)),
+            markup(f"outputs.{key}"),
+            markup(short(left.outputs.get(key, "—"), 50)),
+            markup(short(right.outputs.get(key, "—"), 50)),
         )
     table.add_row(
         "errors",
-        escape(", ".join(f"{n}:{c}" for n, c in left.error_codes()) or "—"),
-        escape(", ".join(f"{n}:{c}" for n, c in right.error_codes()) or "—"),
+        markup(", ".join(f"{n}:{c}" for n, c in left.error_codes()) or "—"),
+        markup(", ".join(f"{n}:{c}" for n, c in right.error_codes()) or "—"),
     )
     table.add_row("trace events", str(len(left.trace)), str(len(right.trace)))
     return table
@@ -163,20 +163,20 @@ def side_by_side(primary: EngineRun, shadow: EngineRun) -> Table:
 def print_result(console: Console, result: RunResult) -> None:
     """One run, readably."""
     console.print(
-        f"[bold]{escape(result.workflow_id)}[/] on {escape(result.engine)}: "
+        f"[bold]{markup(result.workflow_id)}[/] on {markup(result.engine)}: "
         f"[bold]{result.status.value}[/]"
     )
     if result.pause is not None:
         where = "".join(f"[{c}={i}]" for c, i in result.pause.path)
         console.print(
-            f"paused at {escape(result.pause.node + where)}: {escape(result.pause.prompt)}"
+            f"paused at {markup(result.pause.node + where)}: {markup(result.pause.prompt)}"
         )
     sections = (("outputs", result.outputs), ("vars", result.vars))
     for name, value in sections:
-        console.print(f"{name}: {escape(json.dumps(value, ensure_ascii=False, sort_keys=True))}")
+        console.print(f"{name}: {markup(shown(value))}")
     for error in result.errors:
         console.print(
-            f"[red]error[/] {escape(error.node)}: {escape(error.code)} {escape(error.message)}"
+            f"[red]error[/] {markup(error.node)}: {markup(error.code)} {markup(error.message)}"
         )
     steps = Table(title="trace", title_justify="left")
     for column in ("seq", "node", "event", "where", "attempt"):
@@ -184,6 +184,6 @@ def print_result(console: Console, result: RunResult) -> None:
     for event in result.trace:
         where = "".join(f"[{c}={i}]" for c, i in event.path)
         steps.add_row(
-            str(event.seq), escape(event.node), event.kind.value, escape(where), str(event.attempt)
+            str(event.seq), markup(event.node), event.kind.value, markup(where), str(event.attempt)
         )
     console.print(steps)

@@ -7,7 +7,7 @@ Every model here is frozen and forbids unknown fields, so the generated JSON Sch
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -152,6 +152,10 @@ class Settings(BaseModel):
     replay: bool = False
     timeout: float
     workers: int = 1
+    #: `process`: every engine run in a killable worker process (with `memory_mb` of
+    #: address space, None: unlimited); `in-process`: in threads of compat itself.
+    isolation: Literal["process", "in-process"] = "process"
+    memory_mb: int | None = None
     perf: bool = False
     max_slowdown: float | None = None
 

@@ -8,15 +8,22 @@ Paths name places in a run's result: `outputs.total`, `context.vars.count`,
 `context.nodes.fetch.items[0]`, `errors`, with `*` for one key or index and `**` for any
 depth (`outputs.items[*].updated_at`, `**.timestamp`); a pattern starting with `re:` is a
 regular expression over the same text (`re:^outputs\\.id_\\d+$`).
+
+Every pattern is compiled with RE2 (the `google-re2` package), which matches in time linear
+in the text, whatever the pattern: a catastrophic pattern such as `re:(a+)+$` cannot stall a
+comparison on a long path. RE2 has no backreferences or lookaround; a pattern using them (or
+too large to compile) is a `ConfigError` naming it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from functools import cached_property
 from typing import Any, Literal
 
+import re2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engines.config import EngineConfig
@@ -40,10 +47,36 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """`*` one key or index; `**` any number of them; the rest literal."""
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print parse errors on stderr itself
+    return options
+
+
+_RE2_OPTIONS = _options()
+
+
+class PatternRefused(ValueError):
+    """A path pattern RE2 cannot compile (bad syntax, an unsupported feature, too large)."""
+
+
+def _compile(pattern: str, regex: str) -> Any:
+    try:
+        return re2.compile(regex, options=_RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        raise PatternRefused(
+            f"pattern {pattern!r} is not a valid regex: {detail} (`re:` patterns use RE2 "
+            "syntax, matched in linear time: no backreferences or lookaround)"
+        ) from None
+
+
+def _glob_regex(pattern: str) -> Any:
+    """`*` one key or index; `**` any number of them; the rest literal. Compiled with RE2."""
     if pattern.startswith("re:"):
-        return re.compile(pattern[3:])
+        return _compile(pattern, pattern[3:])
     out = []
     i = 0
     while i < len(pattern):
@@ -63,7 +96,7 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("^" + "".join(out) + "$")
+    return _compile(pattern, "^" + "".join(out) + "$")
 
 
 class Tolerances(BaseModel):
@@ -123,18 +156,15 @@ class Tolerances(BaseModel):
     @classmethod
     def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in patterns:
-            try:
-                _glob_regex(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from None
+            _glob_regex(pattern)  # PatternRefused (a ValueError) names the pattern
         return patterns
 
     @cached_property
-    def _ignored(self) -> tuple[re.Pattern[str], ...]:
+    def _ignored(self) -> tuple[Any, ...]:
         return tuple(_glob_regex(p) for p in self.ignore_paths)
 
     @cached_property
-    def _unordered(self) -> tuple[re.Pattern[str], ...]:
+    def _unordered(self) -> tuple[Any, ...]:
         return tuple(_glob_regex(p) for p in self.unordered_paths)
 
     # `search`: a glob is anchored at both ends; a `re:` regex brings its own anchors.
@@ -147,7 +177,12 @@ class Tolerances(BaseModel):
     def numbers_equal(self, a: float, b: float) -> bool:
         if a == b:
             return True
-        return abs(a - b) <= max(self.abs_tol, self.rel_tol * max(abs(a), abs(b)))
+        try:
+            return abs(a - b) <= max(self.abs_tol, self.rel_tol * max(abs(a), abs(b)))
+        except OverflowError:  # an integer beyond the float range: the same test, exactly
+            fa, fb = Fraction(a), Fraction(b)
+            bound = max(Fraction(self.abs_tol), Fraction(self.rel_tol) * max(abs(fa), abs(fb)))
+            return abs(fa - fb) <= bound
 
     def normalise(self, text: str) -> str:
         if self.normalize_whitespace:

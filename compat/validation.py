@@ -7,10 +7,11 @@ each naming the file and the place. Files a fixture in the same walk already rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compat.safe_text import printable
 from engines.documents import (
     DOCUMENT_SUFFIXES,
     DocumentKind,
@@ -37,8 +38,11 @@ class FileReport:
     reads: tuple[Path, ...] = ()
 
     def lines(self) -> list[str]:
+        """One line each, safe to print: ids and messages from documents may hold control
+        characters and escape sequences, shown as visible escapes (compat/safe_text.py)."""
         head = [f"{self.path}: ok ({self.summary})"] if self.ok else list(self.problems)
-        return head + [f"{self.path}: warning: {w}" for w in self.warnings]
+        lines = head + [f"{self.path}: warning: {w}" for w in self.warnings]
+        return [printable(line) for line in lines]
 
 
 def _plural(n: int, word: str) -> str:
@@ -55,8 +59,9 @@ def _lines(exc: InvalidDocument, name: str) -> list[str]:
     return [f"{prefix}{problem}" for problem in exc.problems]
 
 
-def check_file(path: Path, tools: ToolRegistry | None) -> FileReport:
-    """Validate one document and report on it; never raises for bad input."""
+def check_file(path: Path, tools: ToolRegistry | None, roots: Sequence[Path] = ()) -> FileReport:
+    """Validate one document and report on it; never raises for bad input. `roots`: folders
+    a fixture may name workflow files from besides its own folder tree."""
     name = str(path)
     try:
         doc = read_document(path)
@@ -67,7 +72,7 @@ def check_file(path: Path, tools: ToolRegistry | None) -> FileReport:
             base = path.resolve().parent
             reads = referenced_files(doc, base)
             try:
-                fixture = fixture_from_data(doc, source=name, base=base, tools=tools)
+                fixture = fixture_from_data(doc, source=name, base=base, tools=tools, roots=roots)
             except InvalidDocument as exc:
                 return FileReport(name, False, problems=_lines(exc, name), reads=reads)
             workflows = list(fixture.registry.values())
@@ -121,14 +126,16 @@ def expand(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path], list[st
     return named, walked, missing
 
 
-def validate_paths(paths: Iterable[str | Path], tools: ToolRegistry | None) -> list[FileReport]:
+def validate_paths(
+    paths: Iterable[str | Path], tools: ToolRegistry | None, roots: Sequence[Path] = ()
+) -> list[FileReport]:
     named, walked, missing = expand(paths)
     reports = [FileReport(m, False, problems=[f"{m}: no such file or directory"]) for m in missing]
     checked: dict[Path, FileReport] = {}
     for path in named + walked:
         key = path.resolve()
         if key not in checked:
-            checked[key] = check_file(path, tools)
+            checked[key] = check_file(path, tools, roots)
     read_by_fixtures = {p for report in checked.values() for p in report.reads}
     named_keys = {p.resolve() for p in named}
     for key, report in checked.items():

@@ -1,5 +1,8 @@
 """Project configuration: `[tool.compat]` in pyproject.toml, then `compat.toml` (which wins).
 
+A `compat.toml` holds the same settings either bare (`policy = ...`, `[tolerances]`) or under
+a `[tool.compat]` table, exactly as written in pyproject.toml (not both in one file).
+
 Both files are looked for in the starting directory and its parents; the nearest directory
 holding either is the project root. Configuration is trusted (it is the user's own), unlike
 workflow documents, which never name code to run.
@@ -15,7 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engines.errors import ConfigError
+from engines.documents.files import read_regular, regular_file_problem
+from engines.errors import ConfigError, DocumentError
 from engines.model.problems import problems_from
 from engines.tools import ToolRegistry, builtin_registry
 
@@ -32,8 +36,17 @@ class EngineConfig(BaseModel):
     tolerances: dict[str, Any] = Field(default_factory=dict)
     #: The harness's verdict policy (`equivalence` or `threshold`); the harness checks it.
     policy: str | None = None
+    #: Folders, relative to the configuration file, from which a fixture may name workflow
+    #: files besides its own folder tree (`workflow_roots = ["../shared"]`).
+    workflow_roots: tuple[str, ...] = ()
     #: The directory the configuration was found in (None when nothing was found).
     root: Path | None = None
+
+    def workflow_root_paths(self) -> tuple[Path, ...]:
+        """`workflow_roots`, resolved against the configuration's directory (or the working
+        directory when no configuration was found)."""
+        base = self.root if self.root is not None else Path.cwd()
+        return tuple((base / root).resolve() for root in self.workflow_roots)
 
     def environment(self) -> dict[str, str]:
         """The allow-listed environment variables that are set, for the `env` scope."""
@@ -59,12 +72,38 @@ class EngineConfig(BaseModel):
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return tomllib.loads(read_regular(path, what="a configuration file").decode("utf-8"))
+    except DocumentError as exc:  # a FIFO, a device, too large: refused without opening
+        raise ConfigError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+
+
+def _compat_toml_settings(file: Path, data: dict[str, Any]) -> Any:
+    """The settings of a `compat.toml`: written bare (`policy = ...`, `[tolerances]`) or, as
+    in pyproject.toml, under `[tool.compat]` (`[tool.compat.tolerances]`); not both at once."""
+    if "tool" not in data:
+        return data
+    tool = data["tool"]
+    others = sorted(k for k in tool if k != "compat") if isinstance(tool, dict) else []
+    if not isinstance(tool, dict) or "compat" not in tool or others:
+        found = ", ".join(f"[tool.{k}]" for k in others) or "tool"
+        raise ConfigError(
+            f"{file}: {found} is not compat's; a compat.toml holds compat's settings either "
+            'bare (policy = "threshold", [tolerances]) or under [tool.compat] '
+            "([tool.compat.tolerances]), as in pyproject.toml"
+        )
+    bare = sorted(k for k in data if k != "tool")
+    if bare:
+        raise ConfigError(
+            f"{file}: mixes bare settings ({', '.join(bare)}) with a [tool.compat] table; "
+            "write every setting in one form: all bare, or all under [tool.compat]"
+        )
+    return tool["compat"]
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +132,8 @@ def load_config(start: str | Path | None = None, *, path: str | Path | None = No
     if path is not None:
         file = Path(path)
         if not file.is_file():
-            raise ConfigError(f"{file}: no such configuration file")
+            why = regular_file_problem(file, "a configuration file") if file.exists() else None
+            raise ConfigError(f"{file}: {why or 'no such configuration file'}")
         root: Path | None = file.resolve().parent
         sources.append(file)
     else:
@@ -106,6 +146,8 @@ def load_config(start: str | Path | None = None, *, path: str | Path | None = No
         data = _read_toml(file)
         if file.name == "pyproject.toml":
             data = data.get("tool", {}).get("compat", {})
+        else:
+            data = _compat_toml_settings(file, data)
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: [tool.compat] must be a table")
         merged = _merge(merged, data)

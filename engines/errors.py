@@ -104,8 +104,23 @@ class SnapshotInvalid(SetupError):
     """A snapshot is malformed, of another format version, or of another workflow."""
 
 
+class SnapshotTampered(SnapshotInvalid):
+    """A snapshot or saved session whose integrity digest is missing or does not match its
+    content: it was changed after the engine wrote it, so nothing in it is trusted."""
+
+
+class SnapshotCorrupt(SnapshotInvalid):
+    """A snapshot store holds a row it cannot give back as the snapshot it was given (not
+    text, not JSON, not a mapping, or not the text the store's checksum says it wrote)."""
+
+
 class ConfigError(SetupError):
     """The configuration (`[tool.compat]`, compat.toml) is unreadable or inconsistent."""
+
+
+class SnapshotStoreError(ConfigError):
+    """A snapshot store's file cannot be used: not an SQLite database, a database that is not
+    a snapshot store, a schema newer than this code, or a read or write that failed."""
 
 
 class ToolRegistryError(SetupError):
@@ -168,6 +183,20 @@ class InputInvalid(NodeFailure):
 class EngineStateError(ExecutionError):
     """An engine's API was called in a state that does not allow it (e.g. resume of a finished
     run). Nothing was changed."""
+
+
+class SnapshotClaimed(EngineStateError):
+    """A paused execution is claimed by another resumer whose lease has not expired, or a
+    claim was lost to one: only one process at a time may resume a run. Nothing was changed.
+    `holder` and `expires_at` say who holds it and until when (None when nobody does)."""
+
+    def __init__(
+        self, execution_id: str, holder: str | None, expires_at: float | None, message: str
+    ) -> None:
+        self.execution_id = execution_id
+        self.holder = holder
+        self.expires_at = expires_at
+        super().__init__(message)
 
 
 class ShadowMismatch(ExecutionError):

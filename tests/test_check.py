@@ -97,7 +97,9 @@ def test_a_wrong_golden_answer_fails_the_check_but_stays_compatible(tmp_path: Pa
     first = report.cases[0]
     assert first.compatible and first.score == 1.0
     assert first.expect.held is False and not first.passed
-    assert 'outputs: expected {"action": "nobody"}' in first.expect.primary[0]
+    assert first.expect.primary[0] == (
+        'outputs.action: expected "nobody", got "page"; outputs.matched: unexpected, got ["urgent"]'
+    )
     assert all(case.passed for case in report.cases[1:])
     assert not report.ok and report.summary.expect_failed == 1
     result = invoke("check", tmp_path / "wrong.yaml")

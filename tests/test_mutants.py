@@ -47,7 +47,7 @@ SECTIONS |= {"7.11", "7.12", "8", "10"}
 PERSISTENCE = {
     "engines.graph.snapshot",
     "engines.graph.snapshot_schema",
-    "engines.graph.store",
+    "engines.graph.sqlite_store",
     "engines.journey.persist",
 }
 

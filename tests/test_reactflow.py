@@ -352,12 +352,14 @@ def _find_graph(doc: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError("no graph")
 
 
+@pytest.mark.needs_shared
 def test_real_flows_folder_exists() -> None:
     assert REAL_FLOWS.is_dir(), f"{REAL_FLOWS} is missing"
     present = {p.name for p in REAL_FLOWS.glob("*.json")}
     assert set(REAL_FLOW_FILES) <= present, set(REAL_FLOW_FILES) - present
 
 
+@pytest.mark.needs_shared
 @pytest.mark.parametrize("name", sorted(REAL_FLOW_FILES))
 def test_real_flow_names_every_node_type_it_does_not_understand(name: str) -> None:
     path = REAL_FLOWS / name
@@ -380,6 +382,7 @@ def test_real_flow_names_every_node_type_it_does_not_understand(name: str) -> No
         assert str(node["id"]) in text
 
 
+@pytest.mark.needs_shared
 def test_every_real_flow_gives_a_setup_error_and_nothing_else() -> None:
     files = sorted(REAL_FLOWS.glob("*.json"))
     assert files, f"no flows in {REAL_FLOWS}"
@@ -399,6 +402,7 @@ def _compat() -> list[str]:
     return [sys.executable, "-m", "compat.cli"]
 
 
+@pytest.mark.needs_shared
 def test_compat_validate_on_the_real_flows_folder() -> None:
     assert REAL_FLOWS.is_dir(), f"{REAL_FLOWS} is missing"
     run = subprocess.run(

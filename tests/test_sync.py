@@ -105,8 +105,10 @@ def _canonical(doc: dict[str, Any]) -> dict[str, Any]:
     """A saved run with its set-like lists in one order. They record what happened, not in
     which order it arrived: each engine sorts them by order key where it uses them (pending
     inputs, idempotency records, compensations, the containers running in a level), so a
-    run that came back through the common state may list them in another order."""
+    run that came back through the common state may list them in another order (and so
+    carry another integrity digest, which each engine checks on its own copy)."""
     out = copy.deepcopy(doc)
+    out.pop("integrity", None)
     for name in ("pending", "questions", "records", "compensations", "undo"):
         if isinstance(out.get(name), list):
             out[name] = sorted(out[name], key=_key)

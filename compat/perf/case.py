@@ -42,6 +42,13 @@ class PerfOptions(BaseModel):
     #: Only the cases of this name.
     case: str | None = None
     config: str | None = None
+    #: Seconds one case's measurement (or one scaling shape) may take, in a worker process
+    #: that is killed past it.
+    timeout: float = Field(default=600.0, gt=0)
+    #: Measure in compat's own process (trusted engines; no timeout can stop them).
+    in_process: bool = False
+    #: A worker process's memory limit in MiB (0: none).
+    memory_mb: int = Field(default=4096, ge=0)
 
 
 def perf_options(**values: Any) -> PerfOptions:

@@ -28,7 +28,7 @@ def _serve(conn: Connection, spec: str, fixture: str, case: str, cwd: str) -> No
 
         config = load_config()
         tools = config.tool_registry()
-        loaded = load_fixture(fixture, tools=tools)
+        loaded = load_fixture(fixture, tools=tools, roots=config.workflow_root_paths())
         chosen = loaded.case(case)
         engine = load_engine(spec, tools=tools, env=config.environment())
         runner = Runner(engine, loaded.registry, chosen.inputs, chosen.conversation, tools)

@@ -7,12 +7,12 @@ import math
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from compat.perf.recommend import Recommendation
 from compat.perf.report import CasePerf, MetricReport, PerfReport
 from compat.perf.stats import Verdict
+from compat.safe_text import markup
 
 #: How a verdict reads for a cost: less time or memory is better.
 _WORDS = {
@@ -51,14 +51,14 @@ def _verdict(metric: MetricReport) -> str:
 
 
 def case_table(case: CasePerf, primary: str, shadow: str) -> Table:
-    title = f"{escape(Path(case.fixture).name)}::{escape(case.case)} — {case.runs} pairs"
+    title = f"{markup(Path(case.fixture).name)}::{markup(case.case)} — {case.runs} pairs"
     if case.isolated:
         title += ", isolated"
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
-    table.add_column(f"{escape(primary)} median (p95)", justify="right")
-    table.add_column(f"{escape(shadow)} median (p95)", justify="right")
-    table.add_column(f"{escape(shadow)} / {escape(primary)} [95 % CI]", justify="right")
+    table.add_column(f"{markup(primary)} median (p95)", justify="right")
+    table.add_column(f"{markup(shadow)} median (p95)", justify="right")
+    table.add_column(f"{markup(shadow)} / {markup(primary)} [95 % CI]", justify="right")
     table.add_column("verdict")
     for metric in case.metrics:
         a, b, r = metric.primary, metric.shadow, metric.ratio
@@ -84,7 +84,7 @@ def scaling_table(report: PerfReport) -> Table:
         for engine, fit in shape.engines.items():
             table.add_row(
                 f"{shape.shape} ({shape.unit})",
-                escape(engine),
+                markup(engine),
                 ", ".join(map(str, shape.sizes)),
                 ", ".join(amount(s, "s") for s in fit.seconds),
                 f"{fit.slope:.2f} {fit.complexity}",
@@ -98,10 +98,10 @@ def recommendation_lines(advice: list[Recommendation]) -> list[str]:
     for item in advice:
         share = f" ({item.gain.share:.0%})" if item.gain.share is not None else ""
         lines.append(
-            f"[bold]{escape(item.engine)}[/]: {escape(item.title)} — {escape(item.evidence)}; "
-            f"estimated gain {item.gain.value:.4g} {escape(item.gain.unit)}{share}; "
-            f"confidence {escape(item.confidence)}"
-            + (f" [dim]({escape(item.where)})[/]" if item.where else "")
+            f"[bold]{markup(item.engine)}[/]: {markup(item.title)} — {markup(item.evidence)}; "
+            f"estimated gain {item.gain.value:.4g} {markup(item.gain.unit)}{share}; "
+            f"confidence {markup(item.confidence)}"
+            + (f" [dim]({markup(item.where)})[/]" if item.where else "")
         )
     return lines
 
@@ -113,8 +113,8 @@ def print_report(console: Console, report: PerfReport) -> None:
     for case in report.cases:
         if case.problem:
             console.print(
-                f"[red]{escape(Path(case.fixture).name)}::{escape(case.case)}[/]: "
-                f"{escape(case.problem)}"
+                f"[red]{markup(Path(case.fixture).name)}::{markup(case.case)}[/]: "
+                f"{markup(case.problem)}"
             )
             continue
         console.print(case_table(case, primary, shadow))

@@ -110,6 +110,8 @@ class PerfReport(BaseModel):
     scaling: list[ScalingReport] = Field(default_factory=list)
     #: Recommendations from the scaling shapes (each case holds its own).
     recommendations: list[Recommendation] = Field(default_factory=list)
+    #: What could not be measured (a scaling shape whose worker died or timed out).
+    problems: list[str] = Field(default_factory=list)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"

@@ -30,6 +30,7 @@ from compat.sync.state import (
 from engines.graph.snapshot import FORMAT as GRAPH_FORMAT
 from engines.graph.snapshot import VERSION as GRAPH_VERSION
 from engines.graph.snapshot_schema import FrameDoc, LoopDoc, SnapshotDoc
+from engines.integrity import check_seal, seal
 from engines.result import TraceEvent
 
 LABEL = "graph snapshot"
@@ -163,6 +164,7 @@ def from_graph(snapshot: Mapping[str, Any], registry: RegistryLike) -> CommonSta
     }
     common: CommonState = validated(CommonState, state, LABEL)
     check_state(common, registry, label=LABEL, words=WORDS)
+    check_seal(data, LABEL)
     return common
 
 
@@ -243,7 +245,7 @@ def to_graph(state: CommonState | Mapping[str, Any], registry: RegistryLike) -> 
                 "output": r["output"],
             }
         )
-    return {
+    snapshot = {
         "format": GRAPH_FORMAT,
         "version": GRAPH_VERSION,
         "execution_id": data["run_id"],
@@ -277,3 +279,4 @@ def to_graph(state: CommonState | Mapping[str, Any], registry: RegistryLike) -> 
             {"path": q["path"], "node": q["node"], "prompt": q["prompt"]} for q in data["questions"]
         ],
     }
+    return seal(snapshot)

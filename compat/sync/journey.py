@@ -33,6 +33,7 @@ from compat.sync.state import (
     validated,
 )
 from engines.errors import SnapshotInvalid
+from engines.integrity import check_seal, seal
 from engines.journey.persist import FORMAT as JOURNEY_FORMAT
 from engines.journey.persist import VERSION as JOURNEY_VERSION
 from engines.journey.persist import LoopDoc, SessionDoc, WalkDoc
@@ -168,6 +169,7 @@ def from_journey(session: Mapping[str, Any], registry: RegistryLike) -> CommonSt
     }
     common: CommonState = validated(CommonState, state, LABEL)
     check_state(common, registry, label=LABEL, words=WORDS)
+    check_seal(data, LABEL)
     return common
 
 
@@ -248,7 +250,7 @@ def to_journey(state: CommonState | Mapping[str, Any], registry: RegistryLike) -
             "path": [],
             "transcript": [{"role": "agent", "text": pause["prompt"], "node": pause["node"]}],
         }
-    return {
+    session = {
         "format": JOURNEY_FORMAT,
         "version": JOURNEY_VERSION,
         "session_id": data["run_id"],
@@ -277,3 +279,4 @@ def to_journey(state: CommonState | Mapping[str, Any], registry: RegistryLike) -
             for q in data["questions"]
         ],
     }
+    return seal(session)

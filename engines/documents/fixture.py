@@ -2,6 +2,8 @@
 
 ```yaml
 workflow: {...}            # inline native workflow, or "path/to/flow.json" (native or ReactFlow)
+                           # (a path stays inside the fixture's folder tree, or a
+                           # [tool.compat] workflow_roots folder)
 workflows: [...]           # extra workflows that subworkflow nodes may name
 tolerances: {...}          # opaque here; the harness gives it meaning
 cases:
@@ -20,6 +22,7 @@ cases:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from engines.documents.load import workflow_from_data
+from engines.documents.load import document_kind, workflow_from_data
 from engines.documents.read import read_document
 from engines.documents.rules import RULES
 from engines.errors import (
@@ -162,13 +165,52 @@ class Fixture:
         )
 
 
-def _load_entry(entry: dict[str, Any] | str, location: str, base: Path) -> ValidatedWorkflow:
+def _contained(entry: str, location: str, base: Path, roots: Sequence[Path]) -> Path:
+    """The file a `workflow:` path names, resolved (symlinks too), when it lies in the
+    fixture's folder tree or under a configured `workflow_roots` folder: a fixture must not
+    reach for files elsewhere on the machine (and echo them in its errors)."""
+    folder = base.resolve()
+    path = (folder / entry).resolve()
+    if any(path.is_relative_to(root) for root in (folder, *roots)):
+        return path
+    allowed = f"its folder ({folder})" + (
+        f" or a workflow_roots folder ({', '.join(map(str, roots))})" if roots else ""
+    )
+    raise FixtureInvalid(
+        [
+            Problem(
+                location,
+                f"{entry}: resolves to {path}, outside {allowed}; a fixture names workflow "
+                "files inside its own folder tree only, unless [tool.compat] workflow_roots "
+                "allows more",
+            )
+        ]
+    )
+
+
+def _not_a_workflow(doc: Any) -> str:
+    """Why a file a fixture names is no workflow, without a word of what it holds."""
+    if doc is None:
+        return "the document is empty"
+    if not isinstance(doc, dict):
+        return f"not a workflow: the document is a {type(doc).__name__}, not a mapping"
+    return (
+        "not a workflow or ReactFlow flow: no `nodes` at its top level "
+        "(the content of a file that is not a workflow is not shown)"
+    )
+
+
+def _load_entry(
+    entry: dict[str, Any] | str, location: str, base: Path, roots: Sequence[Path] = ()
+) -> ValidatedWorkflow:
     if isinstance(entry, str):
-        path = (base / entry).resolve()
+        path = _contained(entry, location, base, roots)
         try:
             doc = read_document(path)
         except DocumentError as exc:
             raise FixtureInvalid([Problem(location, f"{entry}: {exc.detail}")]) from None
+        if document_kind(doc) is None:
+            raise FixtureInvalid([Problem(location, f"{entry}: {_not_a_workflow(doc)}")])
         try:
             return workflow_from_data(doc, source=entry, default_id=path.stem)
         except WorkflowInvalid as exc:
@@ -190,9 +232,16 @@ def _load_entry(entry: dict[str, Any] | str, location: str, base: Path) -> Valid
 
 
 def fixture_from_data(
-    doc: Any, *, source: str, base: Path, tools: ToolRegistry | None = None
+    doc: Any,
+    *,
+    source: str,
+    base: Path,
+    tools: ToolRegistry | None = None,
+    roots: Sequence[Path] = (),
 ) -> Fixture:
-    """Build a fixture from parsed data. Raises `FixtureInvalid` with every problem found."""
+    """Build a fixture from parsed data. Raises `FixtureInvalid` with every problem found.
+    Workflow paths are read relative to `base`, from inside it or one of `roots` (resolved
+    folders: `EngineConfig.workflow_root_paths()`)."""
     if not isinstance(doc, dict):
         raise FixtureInvalid(
             [Problem("", f"a fixture must be a mapping, not {type(doc).__name__}")], source
@@ -207,7 +256,7 @@ def fixture_from_data(
     entries += [(f"workflows[{i}]", w) for i, w in enumerate(parsed.workflows)]
     for location, entry in entries:
         try:
-            workflows.append(_load_entry(entry, location, base))
+            workflows.append(_load_entry(entry, location, base, roots))
         except FixtureInvalid as exc:
             problems.extend(exc.problems)
     if problems:
@@ -286,8 +335,12 @@ def _check_cases(cases: tuple[Case, ...], main: ValidatedWorkflow) -> list[Probl
     return problems
 
 
-def load_fixture(path: str | Path, *, tools: ToolRegistry | None = None) -> Fixture:
+def load_fixture(
+    path: str | Path, *, tools: ToolRegistry | None = None, roots: Sequence[Path] = ()
+) -> Fixture:
     """Read and check a fixture file. Raises `DocumentError` or `FixtureInvalid`."""
     file = Path(path)
     doc = read_document(file)
-    return fixture_from_data(doc, source=str(path), base=file.resolve().parent, tools=tools)
+    return fixture_from_data(
+        doc, source=str(path), base=file.resolve().parent, tools=tools, roots=roots
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from engines.documents.reactflow import import_reactflow, is_reactflow
 from engines.documents.read import read_document
 from engines.errors import DocumentError, Problem, WorkflowInvalid
 from engines.model.validate import ValidatedWorkflow, validate_workflow
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][\w.-]{0,39}")
 
 
 class DocumentKind(StrEnum):
@@ -36,7 +39,13 @@ def describe_unknown(doc: Any) -> str:
         return "the document is empty"
     if not isinstance(doc, dict):
         return f"the document is a {type(doc).__name__}, not a mapping"
-    keys = ", ".join(sorted(map(str, doc))[:8]) or "none"
+    # Plain names only: the file may be anything (a password database parses as YAML), and
+    # its content is never echoed (engines/documents/read.py).
+    names = sorted(k for k in doc if isinstance(k, str) and _PLAIN_KEY.fullmatch(k))
+    keys = ", ".join(names[:8]) or "none"
+    hidden = len(doc) - len(names)
+    if hidden:
+        keys += f" ({hidden} other key{'s' if hidden > 1 else ''} not shown)"
     return (
         "not a workflow, ReactFlow flow or fixture: expected `nodes` (a workflow or flow) or "
         f"`cases` (a fixture) at the top level; found keys: {keys}"

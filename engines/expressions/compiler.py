@@ -10,7 +10,9 @@ Expressions are the engines' hot path, so plain path references (`{{ inputs.a.b 
 `{{ nodes['x'].output[0] }}`), and text made only of such references, are evaluated by
 walking the data directly, without Jinja. Whenever the walk meets anything unusual (a missing
 key, a non-container) it hands the same evaluation to Jinja, so both paths always agree:
-the fast path only ever answers when Jinja would have answered the same.
+the fast path only ever answers when Jinja would have answered the same. That includes the
+budgets (docs/semantics.md §5, "Budgets"): a list or mapping printed into text, and text
+longer than MAX_OUTPUT, are Jinja's to measure and refuse.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from jinja2.exceptions import TemplateError, TemplateSyntaxError
 from jinja2.parser import Parser
 
 from engines.errors import ExpressionError, ExpressionSyntaxError
+from engines.expressions.budgets import MAX_OUTPUT
 from engines.expressions.environment import ENV, SCOPE_NAMES
 from engines.expressions.references import NO_REFERENCES, References, collect, path_references
 from engines.expressions.values import as_json, undefined_message
@@ -34,6 +37,9 @@ Scope = Mapping[str, Any]
 _MISS = object()
 #: Types a path walk may hand back as it is; anything else is given to Jinja (and to `as_json`).
 _DATA_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+#: Types a text walk prints itself; a list or mapping printed into text is Jinja's to measure
+#: (docs/semantics.md §5, "Budgets").
+_TEXT_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def _snippet(source: str) -> str:
@@ -213,10 +219,13 @@ class PathTextTemplate(Template):
             value = scope.get(root, _MISS)
             if value is not _MISS:
                 value = _walk(value, steps)
-            if value is _MISS or type(value) not in _DATA_TYPES:
+            if value is _MISS or type(value) not in _TEXT_TYPES:
                 return self._fallback.render(scope)
             out.append(str(value))
-        return "".join(out)
+        text = "".join(out)
+        if len(text) > MAX_OUTPUT:  # Jinja refuses it, with its own message
+            return self._fallback.render(scope)
+        return text
 
 
 class DictTemplate(Template):

@@ -4,15 +4,24 @@ A snapshot holds what one execution has done and where it waits — frames with 
 counters and node states, loops and parallels in progress, variables, idempotency records,
 compensations, the events so far — and never the plan: restoring needs the snapshot and the
 workflow, which must be the same workflow (same content hash) it was taken from.
+
+A snapshot is sealed with an integrity digest (`engines.integrity`) and restoring checks, in
+this order: what it is of (format, version, workflow), its shape (`snapshot_schema.py`),
+that every node it names is where it says, that its values fit together and fit the workflow
+(`engines.consistency`: no loop beyond `max_iterations`, no stuck node, no stray failure …),
+and last the digest — so a snapshot gets the most precise reason there is, and one changed in
+a way no check can name is still refused as tampered. Every refusal names the execution.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from engines.consistency import PausedChecks
 from engines.errors import SnapshotInvalid
 from engines.graph.containers import loop_entry, parallel_entry
 from engines.graph.events import EventStream, ExecutionEvent, event_to_json
@@ -28,6 +37,7 @@ from engines.graph.state import (
     Pending,
     RunState,
 )
+from engines.integrity import check_seal, seal
 from engines.model.problems import problems_from
 from engines.result import RunStatus, TraceEvent
 
@@ -37,6 +47,16 @@ if TYPE_CHECKING:
 
 FORMAT = "compat.graph.snapshot"
 VERSION = 1
+#: The snapshot's names for the parts of a level, so a refusal names the place in it.
+WORDS = {
+    "level": "frame",
+    "resolved": "view",
+    "pending": "remaining",
+    "fired": "fired",
+    "opened": "next_index",
+    "child": "child frame",
+    "waiting": "waiting",
+}
 
 
 # --------------------------------------------------------------------------- encode
@@ -86,7 +106,7 @@ def encode(execution: Execution) -> dict[str, Any]:
     state = execution.state
     assert state.top is not None
     plan = execution.plan
-    return {
+    snapshot = {
         "format": FORMAT,
         "version": VERSION,
         "execution_id": execution.id,
@@ -133,6 +153,7 @@ def encode(execution: Execution) -> dict[str, Any]:
             for p in state.pending
         ],
     }
+    return seal(snapshot, f"snapshot of execution {execution.id!r}")
 
 
 # --------------------------------------------------------------------------- decode
@@ -147,12 +168,31 @@ def _path(value: list[list[Any]]) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
+def _indices(mapping: Mapping[str, Any], what: str, node: str) -> dict[int, Any]:
+    """A parallel's branch-keyed mapping with its keys as integers (written as `str(int)`)."""
+    out: dict[int, Any] = {}
+    for key, value in mapping.items():
+        try:
+            index = int(key)
+        except ValueError:
+            index = None
+        if index is None or str(index) != key:
+            raise SnapshotInvalid(
+                f"snapshot parallel {node!r} {what} has a non-integer branch index {key!r}"
+            )
+        out[index] = value
+    return out
+
+
 class _Decoder:
     """Rebuilds frames and container runs, checking that every node named exists where the
-    snapshot says it is."""
+    snapshot says it is, and that what each frame and run holds fits together."""
 
-    def __init__(self, plan: ExecutionPlan) -> None:
+    def __init__(self, plan: ExecutionPlan, checks: PausedChecks) -> None:
         self.plan = plan
+        self.checks = checks
+        #: Level checks, run once the pending inputs are matched to the frames.
+        self.levels: list[Callable[[], None]] = []
         self.frames: dict[tuple[tuple[str, int], ...], Frame] = {}
         self.known = {n for w in plan.registry.values() for n in w.workflow.node_map}
 
@@ -206,6 +246,21 @@ class _Decoder:
                     "not a container of that level"
                 )
             frame.runs[run.node] = self.run(frame, plan, run)
+        # Checked once every question is matched, which names a missing one precisely.
+        self.levels.append(
+            partial(
+                self.checks.level,
+                frame.path,
+                frame.level.container,
+                resolved=frame.view,
+                pending=frame.remaining,
+                fired=frame.fired,
+                errors=[e.node for e in frame.errors],
+                routed={n: e.node for n, e in frame.routed.items()},
+                waiting=doc.waiting,
+                running=[run.node for run in doc.runs],
+            )
+        )
         return frame
 
     def run(self, frame: Frame, plan: Any, doc: LoopDoc | ParallelDoc) -> ContainerRun:
@@ -220,6 +275,17 @@ class _Decoder:
                 f"snapshot run of {plan.id!r} does not match its {doc.kind} (mode {params.mode!r})"
             )
         if isinstance(doc, LoopDoc):
+            self.checks.loop(
+                frame.path,
+                plan.id,
+                mode=doc.mode,
+                count=doc.count,
+                items=doc.items,
+                index=doc.index,
+                max_iterations=doc.max_iterations,
+                results=len(doc.results),
+                has_child=doc.child is not None,
+            )
             loop = LoopRun(
                 plan,
                 frame,
@@ -237,14 +303,20 @@ class _Decoder:
                 loop.child = self.fill(child, doc.child)
             return loop
         run = ParallelRun(plan, frame, doc.branches, doc.max_concurrency, doc.items, doc.next_index)
-        try:
-            run.results = {int(i): v for i, v in doc.results.items()}
-            run.failures = {int(i): e for i, e in doc.failures.items()}
-            active = {int(i): f for i, f in doc.active.items()}
-        except ValueError:
-            raise SnapshotInvalid(
-                f"snapshot parallel {plan.id!r} has a non-integer branch index"
-            ) from None
+        run.results = _indices(doc.results, "results", plan.id)
+        run.failures = _indices(doc.failures, "failures", plan.id)
+        active = _indices(doc.active, "active", plan.id)
+        self.checks.parallel(
+            frame.path,
+            plan.id,
+            branches=doc.branches,
+            items=doc.items,
+            opened=doc.next_index,
+            max_concurrency=doc.max_concurrency,
+            active=list(active),
+            results=list(run.results),
+            failed=list(run.failures),
+        )
         for index, child_doc in active.items():
             child = Frame.open_child(
                 level, frame, run, index, "parallel", parallel_entry(run, index)
@@ -300,22 +372,49 @@ def _parse(plan: ExecutionPlan, data: Any) -> SnapshotDoc:
         raise SnapshotInvalid(f"snapshot is malformed: {shown}{more}") from None
 
 
+def _named(data: Any) -> str | None:
+    """`execution 'id'` when the snapshot names its execution (the id shortened if long)."""
+    execution_id = data.get("execution_id") if isinstance(data, Mapping) else None
+    if not isinstance(execution_id, str) or not execution_id:
+        return None
+    shown = repr(execution_id if len(execution_id) <= 80 else execution_id[:77] + "...")
+    return f"execution {shown}"
+
+
 def decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
+    """The paused execution `data` is a snapshot of, or `SnapshotInvalid` (`SnapshotTampered`
+    for a digest that does not match) naming the execution and the problem."""
+    try:
+        return _decode(engine, plan, data)
+    except SnapshotInvalid as exc:
+        name = _named(data)
+        raise type(exc)(f"{name}: {exc}" if name else str(exc)) from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # What no check above foresaw is still a snapshot this engine cannot resume.
+        name = _named(data) or "snapshot"
+        raise SnapshotInvalid(f"{name}: cannot be restored ({type(exc).__name__}: {exc})") from None
+
+
+def _decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
     from engines.graph.execution import Execution
 
     doc = _parse(plan, data)
+    checks = PausedChecks(plan.topology, plan.workflow.node_map.get, "snapshot", WORDS)
+    checks.run(depth=doc.depth, elapsed=float(doc.elapsed))
     state = RunState(inputs=dict(doc.inputs), vars=dict(doc.vars), env=engine.env)
-    decoder = _Decoder(plan)
+    decoder = _Decoder(plan, checks)
     top = Frame.open_top(plan.levels[None], state.scope())
     state.top = decoder.fill(top, doc.frame)
     for entry in doc.idempotency:
         records = []
         for r in entry.records:
             decoder.check_node(r.node, "idempotency record")
+            checks.record(r.node, _path(r.path), r.order_key, entry.tool)
             records.append(IdempotencyRecord(tuple(r.order_key), r.node, _path(r.path), r.output))
         state.idempotency[(entry.tool, entry.key)] = records
     for r in doc.compensations:
         decoder.node(r.node, "compensation")
+        checks.compensation(r.node, _path(r.path), r.order_key, r.tool)
         state.compensations.append(
             CompensationRecord(
                 tuple(r.order_key), r.node, _path(r.path), r.attempt, r.tool, r.args, r.render_error
@@ -340,6 +439,8 @@ def decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
             f"snapshot pending inputs do not match the inputs its frames wait on "
             f"({', '.join(twice + unasked)}): each waiting input is pending exactly once"
         )
+    for check in decoder.levels:
+        check()
     events: list[Any] = []
     for event in doc.events:
         if isinstance(event, TraceEvent):
@@ -347,6 +448,7 @@ def decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
             events.append(event)
         else:
             events.append(ExecutionEvent(event.seq, event.kind, float(event.time)))
+    checks.events([event.seq for event in doc.events], "event")
     execution = Execution(
         engine,
         plan,
@@ -357,4 +459,5 @@ def decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
         elapsed=float(doc.elapsed),
     )
     execution.status = RunStatus.PAUSED
+    check_seal(data, "snapshot")
     return execution

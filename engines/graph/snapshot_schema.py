@@ -126,7 +126,7 @@ class SnapshotDoc(BaseModel):
     workflow: WorkflowRef
     registry: dict[str, StrictStr]
     depth: Count
-    elapsed: StrictFloat | StrictInt
+    elapsed: Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)] | Count
     inputs: dict[str, Any]
     vars: dict[str, Any]
     events: list[ExecutionEventDoc | TraceEvent]
@@ -135,6 +135,9 @@ class SnapshotDoc(BaseModel):
     extra_errors: list[NodeError]
     frame: FrameDoc
     pending: list[PendingDoc] = Field(min_length=1)
+    #: `{algorithm, digest}` over the rest (`engines.integrity`); checked by the decoder,
+    #: last, so a snapshot that is wrong in a way it can name gets that reason instead.
+    integrity: Any = None
 
 
 FrameDoc.model_rebuild()

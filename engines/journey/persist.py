@@ -4,26 +4,31 @@ A saved session holds the walks (their path counters, settled nodes, put-off pos
 the journey-held counters of loops and parallels, the variables, idempotency records and
 pending compensations, the trace, the journey path and the transcript. Loading needs it and
 the workflow alone; the workflow must be the one it was saved from (same content hash).
-Types are checked strictly, and every node the saved session names must exist where it says.
+Types are checked strictly, and every node the saved session names must exist where it says;
+then that its values fit together and fit the workflow (`engines.consistency`: no loop beyond
+`max_iterations`, no stuck node, no stray failure …), and last its integrity digest
+(`engines.integrity`, written by `dump`), so a session changed in a way no check can name is
+still refused as tampered. Every refusal names the session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    ValidationError,
-)
+from pydantic import ValidationError
 
+from engines.consistency import PausedChecks
 from engines.errors import SnapshotInvalid
+from engines.integrity import check_seal, seal
 from engines.journey.blueprint import Blueprint
+from engines.journey.session_schema import (  # compat.sync reads them from here too
+    BranchDoc,
+    LoopDoc,
+    SessionDoc,
+    WalkDoc,
+)
 from engines.journey.state import (
     BranchCounter,
     Counter,
@@ -35,7 +40,7 @@ from engines.journey.state import (
     Walk,
 )
 from engines.model.problems import problems_from
-from engines.result import NodeError, RunStatus, TraceEvent
+from engines.result import RunStatus
 
 if TYPE_CHECKING:
     from engines.journey.engine import JourneyEngine
@@ -43,125 +48,15 @@ if TYPE_CHECKING:
 
 FORMAT = "compat.journey.session"
 VERSION = 1
-
-_CLOSED = ConfigDict(extra="forbid", frozen=True)
-Path = list[tuple[StrictStr, StrictInt]]
-Count = Annotated[StrictInt, Field(ge=0)]
-
-
-class SettledDoc(BaseModel):
-    model_config = _CLOSED
-    output: Any
-    error: dict[str, Any] | None
-    status: Literal["completed", "failed", "skipped"]
-
-
-class WalkDoc(BaseModel):
-    model_config = _CLOSED
-    path: Path
-    unarrived: dict[str, Count]
-    arrived: dict[str, Count]
-    settled: dict[str, SettledDoc]
-    deferred: list[Count]
-    waiting: list[StrictStr]
-    errors: list[NodeError]
-    routed: dict[str, NodeError]
-    counters: list[Annotated[LoopDoc | BranchDoc, Field(discriminator="kind")]]
-
-
-class LoopDoc(BaseModel):
-    model_config = _CLOSED
-    kind: Literal["loop"]
-    node: StrictStr
-    mode: Literal["for", "forEach", "while", "doWhile"]
-    max_iterations: Annotated[StrictInt, Field(ge=1)]
-    count: Count | None
-    items: list[Any] | None
-    index: Count
-    results: list[Any]
-    child: WalkDoc | None
-
-
-class BranchDoc(BaseModel):
-    model_config = _CLOSED
-    kind: Literal["parallel"]
-    node: StrictStr
-    branches: Count
-    max_concurrency: Annotated[StrictInt, Field(ge=1)]
-    items: list[Any] | None
-    opened: Count
-    active: dict[str, WalkDoc]
-    results: dict[str, Any]
-    failures: dict[str, NodeError]
-
-
-class RecordDoc(BaseModel):
-    model_config = _CLOSED
-    tool: StrictStr
-    key: StrictStr
-    order_key: list[StrictInt]
-    node: StrictStr
-    path: Path
-    output: Any
-
-
-class UndoDoc(BaseModel):
-    model_config = _CLOSED
-    order_key: list[StrictInt]
-    node: StrictStr
-    path: Path
-    attempt: Annotated[StrictInt, Field(ge=1)]
-    tool: StrictStr
-    args: dict[str, Any] | None
-    problem: StrictStr | None
-
-
-class QuestionDoc(BaseModel):
-    model_config = _CLOSED
-    path: Path
-    node: StrictStr
-    position: Count
-    prompt: StrictStr
-
-
-class MessageDoc(BaseModel):
-    model_config = _CLOSED
-    role: Literal["agent", "customer"]
-    text: StrictStr
-    node: StrictStr | None
-
-
-class VisitDoc(BaseModel):
-    model_config = _CLOSED
-    state: StrictStr
-    token: StrictStr | None
-    path: Path
-
-
-class SessionDoc(BaseModel):
-    model_config = _CLOSED
-    format: StrictStr
-    version: StrictInt
-    session_id: Annotated[StrictStr, Field(min_length=1)]
-    status: StrictStr
-    workflow: dict[str, StrictStr]
-    registry: dict[str, StrictStr]
-    depth: Count
-    elapsed: StrictFloat | StrictInt
-    inputs: dict[str, Any]
-    vars: dict[str, Any]
-    journey_vars: dict[str, Any]
-    events: list[TraceEvent]
-    path: list[VisitDoc]
-    transcript: list[MessageDoc]
-    records: list[RecordDoc]
-    undo: list[UndoDoc]
-    extra_errors: list[NodeError]
-    walk: WalkDoc
-    questions: list[QuestionDoc] = Field(min_length=1)
-
-
-WalkDoc.model_rebuild()
+#: The saved session's names for the parts of a level, so a refusal names the place in it.
+WORDS = {
+    "level": "walk",
+    "resolved": "settled",
+    "pending": "unarrived",
+    "fired": "arrived",
+    "opened": "opened",
+    "child": "child walk",
+}
 
 
 def _path(steps: Any) -> tuple[tuple[str, int], ...]:
@@ -219,7 +114,7 @@ def _dump_counter(counter: Counter) -> dict[str, Any]:
 def dump(session: Session) -> dict[str, Any]:
     assert session.top is not None
     blueprint = session.blueprint
-    return {
+    saved = {
         "format": FORMAT,
         "version": VERSION,
         "session_id": session.id,
@@ -272,15 +167,35 @@ def dump(session: Session) -> dict[str, Any]:
             for q in session.questions
         ],
     }
+    return seal(saved, f"saved session {session.id!r}")
 
 
 # --------------------------------------------------------------------------- load
 
 
+def _indices(mapping: Mapping[str, Any], what: str, node: str) -> dict[int, Any]:
+    """A parallel's branch-keyed mapping with its keys as integers (written as `str(int)`)."""
+    out: dict[int, Any] = {}
+    for key, value in mapping.items():
+        try:
+            index = int(key)
+        except ValueError:
+            index = None
+        if index is None or str(index) != key:
+            raise SnapshotInvalid(
+                f"saved session parallel {node!r} {what} has a non-integer branch index {key!r}"
+            )
+        out[index] = value
+    return out
+
+
 class _Loader:
-    def __init__(self, session: Session, blueprint: Blueprint) -> None:
+    def __init__(self, session: Session, blueprint: Blueprint, checks: PausedChecks) -> None:
         self.session = session
         self.blueprint = blueprint
+        self.checks = checks
+        #: Level checks, run once the questions are matched to the walks.
+        self.levels: list[Callable[[], None]] = []
         self.walks: dict[tuple[tuple[str, int], ...], Walk] = {}
         self.known = {n for w in blueprint.registry.values() for n in w.workflow.node_map}
 
@@ -322,6 +237,21 @@ class _Loader:
         self.walks[walk.path] = walk
         for counter in doc.counters:
             walk.runs[counter.node] = self.counter(walk, counter)
+        # Checked once every question is matched, which names a missing one precisely.
+        self.levels.append(
+            partial(
+                self.checks.level,
+                walk.path,
+                walk.level.container,
+                resolved=walk.settled,
+                pending=walk.unarrived,
+                fired=walk.arrived,
+                errors=[e.node for e in walk.errors],
+                routed={n: e.node for n, e in walk.routed.items()},
+                waiting=doc.waiting,
+                running=[c.node for c in doc.counters],
+            )
+        )
         return walk
 
     def counter(self, walk: Walk, doc: LoopDoc | BranchDoc) -> Counter:
@@ -347,6 +277,17 @@ class _Loader:
                 f"{doc.kind} (mode {params.mode!r})"
             )
         if isinstance(doc, LoopDoc):
+            self.checks.loop(
+                walk.path,
+                doc.node,
+                mode=doc.mode,
+                count=doc.count,
+                items=doc.items,
+                index=doc.index,
+                max_iterations=doc.max_iterations,
+                results=len(doc.results),
+                has_child=doc.child is not None,
+            )
             loop = LoopCounter(
                 doc.node,
                 position,
@@ -370,14 +311,20 @@ class _Loader:
             items=doc.items,
             opened=doc.opened,
         )
-        try:
-            branches.results = {int(i): v for i, v in doc.results.items()}
-            branches.failures = {int(i): e for i, e in doc.failures.items()}
-            active = {int(i): w for i, w in doc.active.items()}
-        except ValueError:
-            raise SnapshotInvalid(
-                f"saved session parallel {doc.node!r} has a non-integer branch index"
-            ) from None
+        branches.results = _indices(doc.results, "results", doc.node)
+        branches.failures = _indices(doc.failures, "failures", doc.node)
+        active = _indices(doc.active, "active", doc.node)
+        self.checks.parallel(
+            walk.path,
+            doc.node,
+            branches=doc.branches,
+            items=doc.items,
+            opened=doc.opened,
+            max_concurrency=doc.max_concurrency,
+            active=list(active),
+            results=list(branches.results),
+            failed=list(branches.failures),
+        )
         for index, child in active.items():
             branches.active[index] = self.fill(open_walk(self.session, branches, index), child)
         return branches
@@ -414,7 +361,42 @@ def _header(blueprint: Blueprint, data: Mapping[str, Any]) -> None:
         )
 
 
+def _named(data: Any) -> str | None:
+    """`session 'id'` when the saved session names itself (the id shortened if long)."""
+    session_id = data.get("session_id") if isinstance(data, Mapping) else None
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    shown = repr(session_id if len(session_id) <= 80 else session_id[:77] + "...")
+    return f"session {shown}"
+
+
 def load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
+    """The paused session `data` saved, or `SnapshotInvalid` (`SnapshotTampered` for a
+    digest that does not match) naming the session and the problem."""
+    try:
+        return _load(engine, blueprint, data)
+    except SnapshotInvalid as exc:
+        name = _named(data)
+        raise type(exc)(f"{name}: {exc}" if name else str(exc)) from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+        # What no check above foresaw is still a session this engine cannot continue.
+        name = _named(data) or "saved session"
+        raise SnapshotInvalid(f"{name}: cannot be loaded ({type(exc).__name__}: {exc})") from None
+
+
+def _check_journey_vars(loader: _Loader, journey_vars: Mapping[str, Any]) -> None:
+    """The journey-held numbers a paused session can hold: a tool state's attempt count."""
+    for key, value in journey_vars.items():
+        kind, _, node = key.partition(":")
+        if kind != "attempt" or node not in loader.known:
+            raise SnapshotInvalid(f"saved session journey_vars holds {key!r}, which no state uses")
+        if type(value) is not int or value < 1:
+            raise SnapshotInvalid(
+                f"saved session journey_vars[{key!r}] is {value!r}, not an attempt number"
+            )
+
+
+def _load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
     from engines.journey.session import Session
 
     if not isinstance(data, Mapping):
@@ -431,9 +413,14 @@ def load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
     session = Session(
         engine, blueprint, dict(doc.inputs), session_id=doc.session_id, depth=doc.depth
     )
+    checks = PausedChecks(
+        blueprint.topology, blueprint.workflow.node_map.get, "saved session", WORDS
+    )
+    checks.run(depth=doc.depth, elapsed=float(doc.elapsed))
     session.vars.update(doc.vars)
     session.journey_vars.update(doc.journey_vars)
-    loader = _Loader(session, blueprint)
+    loader = _Loader(session, blueprint, checks)
+    _check_journey_vars(loader, doc.journey_vars)
     top = Walk.top(
         blueprint.journey.levels[None],
         blueprint.incoming[None],
@@ -442,6 +429,7 @@ def load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
     session.top = loader.fill(top, doc.walk)
     for event in doc.events:
         loader.check(event.node, "trace")
+    checks.events([event.seq for event in doc.events], "trace event")
     session.events = list(doc.events)
     for visit in doc.path:
         if visit.state not in blueprint.journey.states:
@@ -452,11 +440,13 @@ def load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
     session.transcript = [Message(m.role, m.text, m.node) for m in doc.transcript]
     for r in doc.records:
         loader.check(r.node, "idempotency record")
+        checks.record(r.node, _path(r.path), r.order_key, r.tool)
         session.records.setdefault((r.tool, r.key), []).append(
             Record(tuple(r.order_key), r.node, _path(r.path), r.output)
         )
     for u in doc.undo:
         loader.check(u.node, "compensation")
+        checks.compensation(u.node, _path(u.path), u.order_key, u.tool)
         session.undo.append(
             Undo(tuple(u.order_key), u.node, _path(u.path), u.attempt, u.tool, u.args, u.problem)
         )
@@ -486,6 +476,9 @@ def load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
             f"saved session questions do not match the inputs its walks wait "
             f"on ({names}): each waiting input has exactly one question"
         )
+    for check in loader.levels:
+        check()
     session.elapsed = float(doc.elapsed)
     session.status = RunStatus.PAUSED
+    check_seal(data, "saved session")
     return session

@@ -95,7 +95,7 @@ def check_items(value: Any) -> list[Any]:
 
 
 def check_seconds(value: Any) -> float:
-    if not _is_number(value) or value < 0:
+    if not _is_number(value) or value < 0 or value > 1e300:  # an int too big for a float
         raise ExpressionError(f"must be a number of seconds >= 0, got {describe(value)}")
     return float(value)
 

@@ -361,6 +361,19 @@ class _Builder:
                     reachable.add(edge.target)
                     frontier.append(edge.target)
         unreachable = tuple(n for n in ids if n not in reachable)
+        if container is not None and unreachable and reachable == {start}:
+            # A body with nodes that can never run is a bug, not a warning (semantics §3).
+            # An edge from the start that was refused above is already reported.
+            if not any(e.source == start for e in self.wf.edges):
+                container_type = self.wf.node(container).type
+                self.fail(
+                    self._at(container),
+                    f"{where} cannot run: its start {start!r} has no outgoing edge, so "
+                    f"{', '.join(repr(n) for n in unreachable)} would never run and every "
+                    f"{'iteration' if container_type == 'loop' else 'branch'} would do "
+                    f"nothing; connect them from {start!r}",
+                )
+            return None
         for node_id in unreachable:
             self.warnings.append(
                 Problem(

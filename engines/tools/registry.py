@@ -41,6 +41,16 @@ class Tool:
     description: str = ""
 
 
+def _text(exc: BaseException) -> str:
+    """`str(exc)`, or as much as can be said when even that fails: an exception holding an
+    integer too long to print (docs/semantics.md §5, "Budgets") must not crash the engine
+    that reports it."""
+    try:
+        return str(exc)
+    except ValueError:
+        return "(a message that cannot be printed)"
+
+
 class ToolRegistry:
     """Named tools. Registration is explicit; a name can be registered once."""
 
@@ -101,12 +111,14 @@ class ToolRegistry:
             raise
         except TimeoutError as exc:
             raise ToolError(
-                ErrorCode.TIMEOUT, f"tool {name!r} timed out: {exc}".rstrip(": "), recoverable=True
+                ErrorCode.TIMEOUT,
+                f"tool {name!r} timed out: {_text(exc)}".rstrip(": "),
+                recoverable=True,
             ) from exc
         except Exception as exc:
             raise ToolError(
                 ErrorCode.TOOL_ERROR,
-                f"tool {name!r} raised {type(exc).__name__}: {exc}",
+                f"tool {name!r} raised {type(exc).__name__}: {_text(exc)}",
                 recoverable=False,
             ) from exc
         try:

@@ -101,6 +101,10 @@ def run_modes(
             results[mode] = SKIPPED
             continue
         options: dict[str, Any] = {"timeout": case_timeout}
+        if "in_process" in CheckOptions.model_fields:
+            # The mutant is patched into this process's engines; worker processes would
+            # import the real ones.
+            options["in_process"] = True
         if mode != "plain":
             options[mode] = True
         started = time.perf_counter()

@@ -1,0 +1,275 @@
+"""A killable worker process, seen from the harness.
+
+Workers are forked from multiprocessing's fork server, which has compat and both engines
+imported already: a fresh worker (the first, or the one after a kill) costs a fork and the
+task's setup, not an interpreter start. Every answer is awaited with a deadline; past it
+the worker's whole process group is killed, so nothing it started keeps running, and the
+next call starts a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from compat.executors.serve import Task, serve
+from engines.errors import SetupError
+
+#: What a worker may allocate beyond its set-up self (address space, MiB); `--memory-limit`.
+DEFAULT_MEMORY_MB = 4096
+#: The largest answer a worker may send (bytes); a bigger one is the task's failure.
+MAX_ANSWER_BYTES = 512 << 20
+#: Modules the fork server imports once, so that every worker starts with them.
+PRELOAD = ("compat.executors.tasks",)
+
+
+def setup_timeout(timeout: float) -> float:
+    """Seconds a worker's setup (importing the user's tools and engines) may take, given the
+    command's `--timeout`: twice it, at least 10 s — an import is one-off work, but a hang
+    at import must end too."""
+    return max(2 * timeout, 10.0)
+
+
+@dataclass(frozen=True)
+class Done:
+    """The task's return value."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Raised:
+    """The task raised (it ran to an end, with an exception)."""
+
+    error: str
+    stage: str | None = None
+    #: It raised one of our `CompatError`s: bad input, which the parent raises again.
+    refused: bool = False
+
+    def reraise_refusal(self) -> None:
+        if self.refused:
+            raise SetupError(self.error)
+
+
+@dataclass(frozen=True)
+class Died:
+    """The worker ended without answering: an exit, a signal, a segfault, out of memory."""
+
+    cause: str
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    """No answer within the deadline; the worker was killed."""
+
+    seconds: float
+    stage: str | None = None
+
+
+Answer = Done | Raised | Died | TimedOut
+#: Told each note a task sends; returns the seconds the next stage may take (None: as before).
+OnNote = Callable[[str], float | None]
+
+_context_lock = threading.Lock()
+_context: Any = None
+
+
+def _fork_server() -> Any:
+    global _context
+    with _context_lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(list(PRELOAD))
+            _context = context
+        return _context
+
+
+def death(exitcode: int | None) -> str:
+    """A readable cause for a worker's end without an answer."""
+    if exitcode is None:
+        return "the worker stopped answering"
+    if exitcode < 0:
+        number = -exitcode
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        meaning = {
+            "SIGSEGV": "a segmentation fault",
+            "SIGBUS": "a bus error",
+            "SIGABRT": "an abort",
+            "SIGFPE": "a floating-point exception",
+            "SIGILL": "an illegal instruction",
+            "SIGKILL": "killed (by the system for lack of memory, or from outside)",
+        }.get(name, "killed by a signal")
+        return f"the worker died of {name}: {meaning}"
+    return (
+        f"the worker exited with code {exitcode} before answering "
+        "(os._exit or an exit in engine or tool code)"
+    )
+
+
+class WorkerProcess:
+    """One worker process and the state its `setup` built; restarted after any failure."""
+
+    def __init__(
+        self,
+        setup: Task,
+        args: Sequence[Any] = (),
+        *,
+        memory_mb: int | None = DEFAULT_MEMORY_MB,
+        setup_timeout: float = 60.0,
+        name: str = "compat-worker",
+    ) -> None:
+        self._setup = setup
+        self._args = tuple(args)
+        self._memory_mb = memory_mb
+        self._setup_timeout = setup_timeout
+        self._name = name
+        self._process: Any = None
+        self._conn: Connection | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        """Start the worker and wait for its setup; raises `SetupError` if setup fails,
+        dies or hangs (what it loads is the user's: configuration, tools, engines)."""
+        if self._process is not None:
+            return
+        context = _fork_server()
+        parent, child = context.Pipe()
+        process = context.Process(
+            target=serve,
+            args=(
+                child,
+                self._setup,
+                self._args,
+                self._memory_mb,
+                dict(os.environ),
+                os.getcwd(),
+                list(sys.path),
+            ),
+            name=self._name,
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        answer = self._await(self._setup_timeout, None, None)
+        if isinstance(answer, Done) and answer.value == "ready":
+            return
+        self.kill()
+        if isinstance(answer, Raised):
+            raise SetupError(answer.error)
+        if isinstance(answer, TimedOut):
+            raise SetupError(
+                f"setting up a worker (loading the configuration, tools and engines) took "
+                f"more than {self._setup_timeout:g} s; it was stopped"
+            )
+        assert isinstance(answer, Died)
+        raise SetupError(f"setting up a worker (loading tools and engines): {answer.cause}")
+
+    def kill(self) -> None:
+        """Kill the worker and everything in its process group; the next call starts anew."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if process is None:
+            return
+        if process.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signal.SIGKILL)
+        process.join(10)
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        """Ask the worker to stop; kill it if it does not."""
+        process, conn = self._process, self._conn
+        if process is None or conn is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            conn.send_bytes(pickle.dumps(None))
+        process.join(2)
+        self.kill()
+
+    def __enter__(self) -> WorkerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    # ------------------------------------------------------------------ calls
+
+    def call(self, task: Task, *args: Any, timeout: float, on_note: OnNote | None = None) -> Answer:
+        """Run `task(state, notes, *args)` in the worker, `timeout` seconds at most (each
+        note may set a new deadline for the stage it starts)."""
+        self.start()
+        assert self._conn is not None
+        try:
+            self._conn.send_bytes(pickle.dumps((task, args)))
+        except (OSError, ValueError):
+            return self._dead(None)
+        answer = self._await(timeout, on_note, None)
+        if not isinstance(answer, Done):
+            self.kill()  # after any failure the worker's state is suspect: start afresh
+        return answer
+
+    def _await(self, timeout: float, on_note: OnNote | None, stage: str | None) -> Answer:
+        conn = self._conn
+        assert conn is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                ready = remaining > 0 and conn.poll(remaining)
+            except (OSError, EOFError):
+                return self._dead(stage)
+            if not ready:
+                return TimedOut(timeout, stage)
+            try:
+                kind, payload = pickle.loads(conn.recv_bytes(MAX_ANSWER_BYTES))
+            except (EOFError, ConnectionError):
+                return self._dead(stage)
+            except OSError:
+                return Raised(f"its answer is larger than {MAX_ANSWER_BYTES >> 20} MiB", stage)
+            if kind == "note":
+                stage = payload
+                seconds = on_note(payload) if on_note else None
+                if seconds is not None:
+                    timeout = seconds
+                    deadline = time.monotonic() + seconds
+                continue
+            if kind == "ready":
+                return Done("ready")
+            if kind == "ok":
+                return Done(payload)
+            if kind == "refused":
+                return Raised(payload, stage, refused=True)
+            if kind == "setup-bug":
+                return Raised(f"internal error while setting up a worker: {payload}", stage)
+            return Raised(payload, stage)
+
+    def _dead(self, stage: str | None) -> Died:
+        process = self._process
+        if process is not None:
+            process.join(5)
+        exitcode = None if process is None else process.exitcode
+        self.kill()
+        return Died(death(exitcode), stage)

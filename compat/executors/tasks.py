@@ -1,0 +1,153 @@
+"""What worker processes run: each setup builds a worker's state once (configuration, tools,
+engines, fixtures as they are first asked for); each task answers one request from it.
+
+Tasks are module-level functions (they travel by name) taking `(state, notes, *args)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from compat.adhoc import load_target
+from compat.check import CheckOptions, Job, Runner, _settings, collect
+from compat.engines import EngineRun, load_engine, run_engine_here
+from compat.executors.serve import Notes
+from compat.perf.case import PerfOptions, measure_case
+from compat.perf.report import CasePerf
+from compat.perf.scaling import ScalingReport, measure_scaling
+from compat.perf.shapes import SHAPES
+from engines.config import EngineConfig, load_config
+from engines.tools import ToolRegistry
+
+# --------------------------------------------------------------------------- compat check
+
+
+@dataclass
+class CheckState:
+    runner: Runner
+    jobs: dict[str, Job] = field(default_factory=dict)
+
+    def job(self, path: str) -> Job:
+        if path not in self.jobs:
+            (self.jobs[path],) = collect([path], self.runner.config, self.runner.options)
+        return self.jobs[path]
+
+
+def setup_check(options: dict[str, Any]) -> CheckState:
+    opts = CheckOptions.model_validate(options)
+    return CheckState(Runner(_settings(opts), opts, direct=True))
+
+
+def check_case(state: CheckState, notes: Notes, path: str, case: str) -> Any:
+    """One whole case: both engines, noise runs, perf, comparison; the `CaseReport`."""
+    job = state.job(path)
+    state.runner.stage = notes
+    try:
+        return state.runner.case(job, job.fixture.case(case))
+    finally:
+        state.runner.stage = _quiet
+
+
+def engine_run(state: CheckState, notes: Notes, path: str, case: str, role: str) -> EngineRun:
+    """One engine's run of a case (`primary` or `shadow`), with the configured tools."""
+    job = state.job(path)
+    return state.runner.run(role, job, job.fixture.case(case))
+
+
+def _quiet(label: str) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- run, diff
+
+
+@dataclass
+class ToolState:
+    config: EngineConfig
+    tools: ToolRegistry
+    engines: dict[str, Any] = field(default_factory=dict)
+
+
+def setup_tools(config: str | None) -> ToolState:
+    """The configuration and its tool modules, imported here first: a module that hangs,
+    exits or crashes at import does it in a worker, where it is reported."""
+    settings = load_config(path=config) if config else load_config()
+    return ToolState(settings, settings.tool_registry())
+
+
+def adhoc_run(
+    state: ToolState,
+    notes: Notes,
+    spec: str,
+    target: str,
+    case: str | None,
+    inputs: str | None,
+    conversation: str | None,
+) -> EngineRun:
+    """`compat run` / `compat diff`: one engine on a workflow or fixture case."""
+    chosen = load_target(
+        target,
+        state.tools,
+        case=case,
+        inputs=inputs,
+        conversation=conversation,
+        roots=state.config.workflow_root_paths(),
+    )
+    if spec not in state.engines:
+        state.engines[spec] = load_engine(spec, tools=state.tools, env=state.config.environment())
+    return run_engine_here(
+        state.engines[spec],
+        chosen.registry,
+        chosen.inputs,
+        chosen.conversation,
+        tools=state.tools,
+        cancel=chosen.cancel,
+    )
+
+
+# --------------------------------------------------------------------------- compat perf
+
+
+@dataclass
+class PerfState:
+    options: PerfOptions
+    config: EngineConfig
+    engines: dict[str, Any]
+    jobs: dict[str, Job] = field(default_factory=dict)
+
+
+def setup_perf(options: dict[str, Any], roles: dict[str, str]) -> PerfState:
+    opts = PerfOptions.model_validate(options)
+    settings = load_config(path=opts.config) if opts.config else load_config()
+    tools = settings.tool_registry()
+    engines = {
+        name: load_engine(spec, tools=tools, env=settings.environment())
+        for name, spec in roles.items()
+    }
+    return PerfState(opts, settings, engines)
+
+
+def perf_case(state: PerfState, notes: Notes, path: str, case: str) -> CasePerf:
+    if path not in state.jobs:
+        (state.jobs[path],) = collect(
+            [path], state.config, CheckOptions(config=state.options.config)
+        )
+    job = state.jobs[path]
+    return measure_case(job, job.fixture.case(case), state.options, state.config, state.engines)
+
+
+def perf_scaling(state: PerfState, notes: Notes, shape: str) -> ScalingReport:
+    return measure_scaling(SHAPES[shape], state.engines, tools=state.config.tool_registry())
+
+
+__all__ = [
+    "adhoc_run",
+    "check_case",
+    "engine_run",
+    "perf_case",
+    "perf_scaling",
+    "setup_check",
+    "setup_perf",
+    "setup_tools",
+]
