@@ -14,6 +14,7 @@ import bench_journey
 import bench_validation
 import false_verdicts
 import instructions
+import isolation
 import shadow
 
 
@@ -33,6 +34,8 @@ def main() -> None:
     false_verdicts.main([])
     print()
     shadow.main([])
+    print()
+    isolation.main([])
 
 
 if __name__ == "__main__":

@@ -282,8 +282,9 @@ def perf(
     memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
     config: ConfigOption = None,
 ) -> None:
-    """Measure both engines on every case, compare with statistics, and recommend."""
-    commands.perf(
+    """Measure both engines on every case, compare with statistics, and recommend; exit 1
+    if a case could not be measured."""
+    ok = commands.perf(
         paths,
         primary=primary,
         shadow=shadow,
@@ -298,6 +299,8 @@ def perf(
         memory_mb=memory_limit,
         config=config,
     )
+    if not ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -159,7 +159,7 @@ def perf(
     in_process: bool = False,
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
-) -> None:
+) -> bool:
     refuse_overwrite(json_path, paths, config)  # before anything runs
     options = perf_options(
         primary=primary,
@@ -190,6 +190,14 @@ def perf(
     print_report(console, report)
     for problem in report.problems:
         console.print(f"[red]not measured[/]: {escape(problem)}")
+    unmeasured = [c for c in report.cases if c.problem is not None]
+    for case in unmeasured:
+        console.print(
+            f"[red]not measured[/]: {escape(Path(case.fixture).name)}::{escape(case.case)}: "
+            f"{escape(case.problem or '')}"
+        )
+    # A measurement that did not finish is no result: never exit 0 on it.
+    return not unmeasured and not report.problems
     if json_path:
         console.print(f"report: {escape(json_path)}")
 

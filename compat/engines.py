@@ -350,6 +350,11 @@ def run_engine_here(
     )
 
 
+def _describe(error: BaseException) -> str:
+    text = str(error) or ("out of memory" if isinstance(error, MemoryError) else "")
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def verdict(
     name: str,
     *,
@@ -375,7 +380,7 @@ def verdict(
             status="crashed",
             wall_seconds=wall_seconds,
             cpu_seconds=cpu_seconds,
-            error=f"{type(error).__name__}: {error}",
+            error=_describe(error),
         )
     try:
         result = value if isinstance(value, RunResult) else RunResult.model_validate(value)

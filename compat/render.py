@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from compat.compare import Comparison
+from compat.compare.outcome import HARNESS_STATUSES
 from compat.engines import EngineRun
 from compat.report import CaseReport, CheckReport
 from compat.safe_text import markup, shown
@@ -61,6 +62,11 @@ def check_table(report: CheckReport) -> Table:
         if case.worst is not None:
             style = _STYLE[case.worst.severity.value]
             worst = f"[{style}]{case.worst.severity.value}[/] {markup(case.worst.note)}"
+            # A run with no result says why (the worker's cause of death, the timeout).
+            sides = (case.primary, case.shadow)
+            problem = next((e.problem for e in sides if e.status in HARNESS_STATUSES), None)
+            if problem and case.worst.dimension == "outcome":
+                worst += f": {markup(problem)}"
         elif case.expect.held is False:
             worst = markup((case.expect.primary or case.expect.shadow)[0])
         cells = [

@@ -264,3 +264,18 @@ class PausedChecks:
             )
         if not elapsed >= 0 or elapsed == float("inf"):
             raise self.fail("elapsed", f"{elapsed!r} is not a duration")
+
+
+def branch_indices(mapping: Mapping[str, Any], where: str) -> dict[int, Any]:
+    """A parallel's branch-keyed mapping with its keys as integers (saved as `str(int)`);
+    `where` names it in the error (`snapshot parallel 'p' results`)."""
+    out: dict[int, Any] = {}
+    for key, value in mapping.items():
+        try:
+            index = int(key)
+        except ValueError:
+            index = None
+        if index is None or str(index) != key:
+            raise SnapshotInvalid(f"{where} has a non-integer branch index {key!r}")
+        out[index] = value
+    return out

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from engines.consistency import PausedChecks
+from engines.consistency import PausedChecks, branch_indices
 from engines.errors import SnapshotInvalid
 from engines.graph.containers import loop_entry, parallel_entry
 from engines.graph.events import EventStream, ExecutionEvent, event_to_json
@@ -169,19 +169,7 @@ def _path(value: list[list[Any]]) -> tuple[tuple[str, int], ...]:
 
 
 def _indices(mapping: Mapping[str, Any], what: str, node: str) -> dict[int, Any]:
-    """A parallel's branch-keyed mapping with its keys as integers (written as `str(int)`)."""
-    out: dict[int, Any] = {}
-    for key, value in mapping.items():
-        try:
-            index = int(key)
-        except ValueError:
-            index = None
-        if index is None or str(index) != key:
-            raise SnapshotInvalid(
-                f"snapshot parallel {node!r} {what} has a non-integer branch index {key!r}"
-            )
-        out[index] = value
-    return out
+    return branch_indices(mapping, f"snapshot parallel {node!r} {what}")
 
 
 class _Decoder:

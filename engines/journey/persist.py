@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from engines.consistency import PausedChecks
+from engines.consistency import PausedChecks, branch_indices
 from engines.errors import SnapshotInvalid
 from engines.integrity import check_seal, seal
 from engines.journey.blueprint import Blueprint
@@ -174,19 +174,7 @@ def dump(session: Session) -> dict[str, Any]:
 
 
 def _indices(mapping: Mapping[str, Any], what: str, node: str) -> dict[int, Any]:
-    """A parallel's branch-keyed mapping with its keys as integers (written as `str(int)`)."""
-    out: dict[int, Any] = {}
-    for key, value in mapping.items():
-        try:
-            index = int(key)
-        except ValueError:
-            index = None
-        if index is None or str(index) != key:
-            raise SnapshotInvalid(
-                f"saved session parallel {node!r} {what} has a non-integer branch index {key!r}"
-            )
-        out[index] = value
-    return out
+    return branch_indices(mapping, f"saved session parallel {node!r} {what}")
 
 
 class _Loader:

@@ -182,16 +182,17 @@ def test_perf_reports_a_case_that_never_finishes(tmp_path: Path) -> None:
         "--shadow",
         "misbehaving:Engine",
         "--timeout",
-        "3",
+        "8",
         "--repeat",
         "2",
         "--json",
         out,
         cwd=tmp_path,
     )
-    assert run.code == 0, run
+    assert run.code == 1, run
+    assert "not measured: modes.yaml::hang" in run.out
     cases = {c["case"]: c for c in json.loads(out.read_text())["cases"]}
-    assert "no result within 3 s" in cases["hang"]["problem"]
+    assert "no result within 8 s" in cases["hang"]["problem"]
     assert cases["ok"]["problem"] is None
 
 
@@ -213,3 +214,90 @@ def test_timed_out_work_leaves_nothing_running(
     assert len(servers) == 1  # the fork server stays, for the next run's workers
     workers = servers[0].children(recursive=True)
     assert [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+
+
+TOOL_FIXTURE = """\
+workflow:
+  id: tool_modes
+  nodes:
+    - {id: start, type: start}
+    - id: act
+      type: tool
+      params: {tool: act, args: {mode: "{{ inputs.mode }}"}}
+    - id: finish
+      type: end
+      params: {outputs: {done: "{{ nodes.act.output }}"}}
+  edges:
+    - {source: start, target: act}
+    - {source: act, target: finish}
+cases:
+"""
+
+
+def test_a_misbehaving_tool_is_a_crash_of_both_engines_never_a_pass(tmp_path: Path) -> None:
+    """Tool code runs inside the engines' runs: the built-in engines, in worker processes,
+    are reported crashed when a tool kills their process — the case fails, others pass."""
+    shutil.copy(HERE / "misbehaving.py", tmp_path / "misbehaving.py")
+    (tmp_path / "misbehaving_tools.py").write_text(
+        "from misbehaving import misbehave\n\n"
+        "def register_tools(registry):\n"
+        "    def act(args, ctx):\n"
+        "        misbehave(args['mode'])\n"
+        "        return 'acted'\n"
+        "    registry.register('act', act)\n"
+    )
+    (tmp_path / "compat.toml").write_text('tool_modules = ["misbehaving_tools"]\n')
+    modes = ("ok", "exit-zero", "segfault")
+    cases = "".join(f"  - name: {mode}\n    inputs: {{mode: {mode}}}\n" for mode in modes)
+    (tmp_path / "tools.yaml").write_text(TOOL_FIXTURE + cases)
+    out = tmp_path / "report.json"
+    run = compat("check", "tools.yaml", "--json", out, cwd=tmp_path)
+    assert run.code == 1, run
+    cases_found = {c["case"]: c for c in json.loads(out.read_text())["cases"]}
+    assert cases_found["ok"]["passed"] is True
+    for mode, cause in (("exit-zero", "exited with code 0"), ("segfault", "SIGSEGV")):
+        case = cases_found[mode]
+        assert case["passed"] is False
+        for side in ("primary", "shadow"):
+            assert case[side]["status"] == "crashed" and cause in case[side]["problem"]
+
+
+def test_the_harness_memory_stays_flat_when_an_engine_runs_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's hoard lives and dies in its worker: this process (the harness, via
+    CliRunner) does not grow by it."""
+    project(tmp_path, "out-of-memory", "out-of-memory-again", "ok")
+    text = (tmp_path / "modes.yaml").read_text().replace("out-of-memory-again}", "out-of-memory}")
+    (tmp_path / "modes.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    me = psutil.Process()
+    before = me.memory_info().rss
+    result = CliRunner().invoke(
+        app,
+        ["check", "modes.yaml", "--shadow", "misbehaving:Engine", "--memory-limit", "512"],
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.count("crashed") >= 2, result.output
+    grown = me.memory_info().rss - before
+    assert grown < 256 << 20, f"the harness grew by {grown >> 20} MiB"
+
+
+def test_the_readme_demonstration(tmp_path: Path) -> None:
+    """The README's command, as it shows it: run from tests/harness on modes.yaml."""
+    out = tmp_path / "report.json"
+    run = compat(
+        "check", "modes.yaml", "--shadow", "misbehaving:Engine", "--timeout", "2",
+        "--memory-limit", "512", "--json", out, cwd=HERE,
+    )  # fmt: skip
+    assert run.code == 1, run
+    assert "6 cases: 1 passed, 5 incompatible, 0 golden answers failed" in run.out
+    found = shadows(json.loads(out.read_text()))
+    assert {case: status for case, (status, _) in found.items()} == {
+        "healthy": "completed",
+        "hangs": "timed_out",
+        "hangs-in-c": "timed_out",
+        "exits-0": "crashed",
+        "segfaults": "crashed",
+        "runs-out-of-memory": "crashed",
+    }
