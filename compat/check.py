@@ -71,7 +71,7 @@ class CheckOptions(BaseModel):
     handoff: bool = False
     noise_runs: int = Field(default=0, ge=0, le=100)
     replay: bool = False
-    timeout: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=60.0, gt=0, le=604_800, allow_inf_nan=False)
     workers: int = Field(default=1, ge=1, le=64)
     #: Run the engines in this process, in threads (trusted engines only: a thread that
     #: times out cannot be stopped, and an engine that exits or crashes takes compat with

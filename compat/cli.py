@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import math
 import os
+import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -142,8 +144,21 @@ ConversationOption = Annotated[
 CaseOption = Annotated[
     str | None, typer.Option("--case", help="For a fixture: the case to run (default: the first).")
 ]
+#: The longest deadline compat accepts (a week): every wait must end.
+MAX_SECONDS = 604_800.0
+
+
+def _seconds(value: float) -> float:
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        raise typer.BadParameter(
+            f"{value:g}: give a number of seconds above 0 and at most {MAX_SECONDS:,.0f}"
+        )
+    return value
+
+
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Seconds an engine may take for one case.")
+    float,
+    typer.Option("--timeout", help="Seconds an engine may take for one case.", callback=_seconds),
 ]
 
 
@@ -276,7 +291,9 @@ def perf(
     ] = None,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", help="Seconds one case's measurement may take."),
+        typer.Option(
+            "--timeout", help="Seconds one case's measurement may take.", callback=_seconds
+        ),
     ] = 600.0,
     in_process: InProcessOption = False,
     memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
@@ -392,7 +409,28 @@ def schema() -> None:
 
 
 def main() -> None:
-    app()
+    """The console script: like `app()`, but a usage error (an unknown option, a bad value)
+    is one line too, as every other bad input is."""
+    try:
+        code = app(standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
+        typer.echo("compat: interrupted; no verdict (nothing was checked to the end)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        # Click's usage errors (typer vendors click, so they are known by their shape).
+        if getattr(exc, "exit_code", None) != EXIT_BAD_INPUT or not hasattr(
+            exc, "format_message"
+        ):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `compat`: its help, as is
+            typer.echo(exc.format_message(), err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "compat"
+        message = " ".join(printable(exc.format_message()).split())
+        typer.echo(f"compat: {message} (see '{where} -h')", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,14 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import traceback
 
 #: The environment variable holding the child's end of the pipe.
 _FD = "COMPAT_SUPERVISOR_FD"
 EXIT_NO_VERDICT = 3
+#: Seconds between a SIGINT sent to the supervisor alone and its passing it on.
+INTERRUPT_GRACE = 1.0
 
 
 def phase(text: str) -> None:
@@ -70,12 +73,19 @@ def _signal_name(number: int) -> str:
 
 
 def _supervise(pid: int, fd: int) -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets Ctrl-C too and reports it
-
-    def forward(number: int, frame: object) -> None:
+    def forward(number: int, frame: object = None) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, number)
 
+    def interrupted(number: int, frame: object) -> None:
+        # A terminal's Ctrl-C reaches the child as well (one process group), which reports
+        # it; a SIGINT sent to this process alone is passed on, a moment later, if the child
+        # has not ended by then (so it never gets two).
+        timer = threading.Timer(INTERRUPT_GRACE, forward, (signal.SIGINT,))
+        timer.daemon = True
+        timer.start()
+
+    signal.signal(signal.SIGINT, interrupted)
     for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(number, forward)
     data = b""

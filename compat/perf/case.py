@@ -44,7 +44,7 @@ class PerfOptions(BaseModel):
     config: str | None = None
     #: Seconds one case's measurement (or one scaling shape) may take, in a worker process
     #: that is killed past it.
-    timeout: float = Field(default=600.0, gt=0)
+    timeout: float = Field(default=600.0, gt=0, le=604_800, allow_inf_nan=False)
     #: Measure in compat's own process (trusted engines; no timeout can stop them).
     in_process: bool = False
     #: A worker process's memory limit in MiB (0: none).

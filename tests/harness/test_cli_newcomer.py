@@ -366,3 +366,26 @@ def test_ci_requires_shared() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     lines = ci.splitlines()
     assert lines.index("export COMPAT_REQUIRE_SHARED=1") < lines.index("make test"), ci
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("check", "x.yaml", "--timeout", "inf"), ("--timeout", "inf", "at most 604,800")),
+        (("run", "x.yaml", "--timeout", "nan"), ("--timeout", "nan")),
+        (("diff", "x.yaml", "--timeout", "-1"), ("--timeout", "-1")),
+        (("perf", "x.yaml", "--timeout", "0"), ("--timeout", "0")),
+        (("check", "x.yaml", "--bogus"), ("No such option", "--bogus", "compat check -h")),
+        (("check", "x.yaml", "--memory-limit", "-1"), ("--memory-limit",)),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], words: tuple[str, ...]
+) -> None:
+    """Every wait must end (a timeout is finite and positive), and a usage error is one
+    readable line, as every other bad input is."""
+    run = compat(*args, cwd=tmp_path)
+    assert run.code == 2, run
+    assert len(run.err_lines) == 1 and run.out == "", run
+    for word in words:
+        assert word in run.err, run.err

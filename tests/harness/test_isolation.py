@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -301,3 +305,41 @@ def test_the_readme_demonstration(tmp_path: Path) -> None:
         "segfaults": "crashed",
         "runs-out-of-memory": "crashed",
     }
+
+
+def test_an_interrupted_check_exits_130_with_a_message_and_no_report(tmp_path: Path) -> None:
+    """SIGINT sent to the `compat` process alone (as a CI runner cancelling a job may) while
+    an engine hangs: the supervisor passes it on, the check stops, kills its workers, says
+    so and writes no report."""
+    fixture = project(tmp_path, "hang")
+    out = tmp_path / "report.json"
+    script = Path(sys.executable).with_name("compat")
+    command = [str(script), "check", str(fixture), "--shadow", "misbehaving:Engine"]
+    process = subprocess.Popen(
+        [*command, "--timeout", "60", "--json", str(out)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    supervisor = psutil.Process(process.pid)
+    deadline = time.monotonic() + 60
+
+    def worker_running() -> bool:
+        for proc in supervisor.children(recursive=True):
+            try:
+                parent = proc.parent()
+                if parent is not None and "forkserver" in " ".join(parent.cmdline()):
+                    return True  # forked by the fork server: a worker
+            except psutil.Error:
+                continue
+        return False
+
+    while not worker_running():
+        assert time.monotonic() < deadline, "no worker started"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == "compat: interrupted; no verdict (nothing was checked to the end)"
+    assert not out.exists()
