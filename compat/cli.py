@@ -418,9 +418,7 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:
         # Click's usage errors (typer vendors click, so they are known by their shape).
-        if getattr(exc, "exit_code", None) != EXIT_BAD_INPUT or not hasattr(
-            exc, "format_message"
-        ):
+        if getattr(exc, "exit_code", None) != EXIT_BAD_INPUT or not hasattr(exc, "format_message"):
             raise
         if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `compat`: its help, as is
             typer.echo(exc.format_message(), err=True)

@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engines.clock import VirtualClock
 from engines.documents import Cancel
-from engines.errors import SetupError
+from engines.errors import ExpressionError, SetupError
+from engines.expressions import as_json
 from engines.graph import GraphEngine
 from engines.graph.driver import run_conversation as graph_conversation
 from engines.graph.store import SQLiteSnapshotStore
@@ -194,6 +195,15 @@ class JourneyAdapter(_BuiltinAdapter):
 BUILTIN_ENGINES = {"graph": GraphAdapter, "journey": JourneyAdapter}
 
 
+def builtin(engine: Any) -> bool:
+    """Whether `engine` is one of ours exactly (not a subclass a user changed), whose
+    results keep the contract's value limits by construction."""
+    kind = type(engine)
+    return kind in BUILTIN_ENGINES.values() or (
+        kind.__name__ == "Relay" and kind.__module__ == "compat.relay"
+    )
+
+
 def load_engine(
     spec: str, *, tools: ToolRegistry | None = None, env: Mapping[str, str] | None = None
 ) -> Engine:
@@ -313,6 +323,7 @@ def run_engine(
         timeout=timeout,
         wall_seconds=wall,
         cpu_seconds=float(outcome.get("cpu", 0.0)),
+        trusted=builtin(engine),
     )
 
 
@@ -347,6 +358,7 @@ def run_engine_here(
         timeout=0.0,
         wall_seconds=time.perf_counter() - started,
         cpu_seconds=time.thread_time() - cpu,
+        trusted=builtin(engine),
     )
 
 
@@ -364,6 +376,7 @@ def verdict(
     timeout: float,
     wall_seconds: float,
     cpu_seconds: float = 0.0,
+    trusted: bool = False,
 ) -> EngineRun:
     """What the harness makes of what an engine did: its result, or `timed_out` (no answer
     within `timeout`), or `crashed` (it raised, or returned something not a `RunResult`)."""
@@ -393,6 +406,15 @@ def verdict(
             error=f"the result is not a RunResult: {exc.error_count()} problems, "
             f"first: {exc.errors()[0]['msg']}",
         )
+    problem = None if trusted else beyond_limits(result)
+    if problem is not None:
+        return EngineRun(
+            engine=name,
+            status="crashed",
+            wall_seconds=wall_seconds,
+            cpu_seconds=cpu_seconds,
+            error=f"the result breaks the result contract's limits: {problem}",
+        )
     return EngineRun(
         engine=name,
         status=result.status.value,
@@ -400,3 +422,17 @@ def verdict(
         wall_seconds=wall_seconds,
         cpu_seconds=cpu_seconds,
     )
+
+
+def beyond_limits(result: RunResult) -> str | None:
+    """What in a result (from an engine that is not built in) is beyond the limits every
+    value of a run keeps (docs/semantics.md §5, "Budgets": integer digits, items, depth):
+    such a value could not have come from the contract's engines, and could not be
+    compared or printed like theirs."""
+    try:
+        as_json(result.model_dump(mode="json", by_alias=True))
+    except ExpressionError as exc:
+        return exc.message
+    except RecursionError:
+        return "a value nested too deeply"
+    return None

@@ -25,6 +25,7 @@ from deepdiff import DeepDiff
 from deepdiff.operator import BaseOperator
 
 from compat.compare.model import Difference, DimensionResult, Severity
+from compat.safe_text import shown
 from compat.tolerances import Tolerances
 
 _MISSING = object()
@@ -375,7 +376,10 @@ def _absent(value: Any) -> bool:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False)
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        text = shown(value)  # an integer too long to print, shortened; never a crash
     return text if len(text) <= 60 else text[:57] + "..."
 
 

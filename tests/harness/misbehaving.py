@@ -54,5 +54,9 @@ class Engine(GraphAdapter):
         tools: ToolRegistry | None = None,
         **options: Any,
     ) -> RunResult:
-        misbehave(str(inputs.get("mode", "ok")))
-        return super().run_case(registry, inputs, conversation, tools=tools, **options)
+        mode = str(inputs.get("mode", "ok"))
+        misbehave(mode)
+        result = super().run_case(registry, inputs, conversation, tools=tools, **options)
+        if mode == "huge-int":  # beyond the contract's limits: no engine of it could say this
+            return result.model_copy(update={"outputs": {"mode": 10**5000}})
+        return result

@@ -70,6 +70,7 @@ CRASHES = [
     ("segfault", "SIGSEGV"),
     ("killed", "SIGKILL"),
     ("interrupt", "KeyboardInterrupt"),
+    ("huge-int", "an integer has more than 4,000 digits (limit: MAX_INT_DIGITS)"),
 ]
 
 
