@@ -244,11 +244,15 @@ class WorkerProcess:
             if not ready:
                 return TimedOut(timeout, stage)
             try:
-                kind, payload = pickle.loads(conn.recv_bytes(MAX_ANSWER_BYTES))
+                data = conn.recv_bytes(MAX_ANSWER_BYTES)
             except (EOFError, ConnectionError):
                 return self._dead(stage)
             except OSError:
                 return Raised(f"its answer is larger than {MAX_ANSWER_BYTES >> 20} MiB", stage)
+            try:
+                kind, payload = pickle.loads(data)
+            except Exception as exc:  # code in the worker wrote over its channel
+                return Raised(f"its answer could not be read ({type(exc).__name__})", stage)
             if kind == "note":
                 stage = payload
                 seconds = on_note(payload) if on_note else None
