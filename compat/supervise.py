@@ -80,12 +80,14 @@ def _supervise(pid: int, fd: int) -> int:
     def interrupted(number: int, frame: object) -> None:
         # A terminal's Ctrl-C reaches the child as well (one process group), which reports
         # it; a SIGINT sent to this process alone is passed on, a moment later, if the child
-        # has not ended by then (so it never gets two).
+        # has not ended by then (so it never gets two). Started with SIGINT ignored (a
+        # script's background job), compat keeps ignoring it, as programs do.
         timer = threading.Timer(INTERRUPT_GRACE, forward, (signal.SIGINT,))
         timer.daemon = True
         timer.start()
 
-    signal.signal(signal.SIGINT, interrupted)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job keeps ignoring
+        signal.signal(signal.SIGINT, interrupted)
     for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(number, forward)
     data = b""

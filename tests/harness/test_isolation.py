@@ -322,6 +322,9 @@ def test_an_interrupted_check_exits_130_with_a_message_and_no_report(tmp_path: P
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: a test run in the background (as CI may) inherits SIGINT
+        # ignored, which compat, like any program, would keep.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     supervisor = psutil.Process(process.pid)
     deadline = time.monotonic() + 60
