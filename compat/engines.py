@@ -406,6 +406,14 @@ def verdict(
             error=f"the result is not a RunResult: {exc.error_count()} problems, "
             f"first: {exc.errors()[0]['msg']}",
         )
+    except (RecursionError, ValueError, TypeError) as exc:  # nested without end, unreadable
+        return EngineRun(
+            engine=name,
+            status="crashed",
+            wall_seconds=wall_seconds,
+            cpu_seconds=cpu_seconds,
+            error=f"the result is not a RunResult: it cannot be read ({type(exc).__name__})",
+        )
     problem = None if trusted else beyond_limits(result)
     if problem is not None:
         return EngineRun(

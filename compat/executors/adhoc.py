@@ -10,6 +10,7 @@ from compat.engines import EngineRun
 from compat.executors import tasks
 from compat.executors.campaign import failed_run
 from compat.executors.process import Done, Raised, WorkerProcess, setup_timeout
+from engines.errors import SetupError
 
 
 def tool_worker(config: Path | None, memory_mb: int | None, timeout: float) -> WorkerProcess:
@@ -46,7 +47,15 @@ def run_in_worker(
     conversation: str | None,
     timeout: float,
 ) -> EngineRun:
-    """One engine's run of a target in `worker`; a death or a timeout is the run's verdict."""
+    """One engine's run of a target in `worker`; a death or a timeout is the run's verdict.
+    The engine is loaded first: one that fails, dies or hangs while loading is bad input
+    (`SetupError`), as in `compat check`."""
+    loaded = worker.call(tasks.adhoc_engine, spec, timeout=setup_timeout(timeout))
+    if isinstance(loaded, Raised):
+        loaded.reraise_refusal()
+        raise SetupError(f"engine {spec!r}: {loaded.error}")
+    if not isinstance(loaded, Done):
+        raise SetupError(f"engine {spec!r}: loading it: {failed_run(spec, loaded).error}")
     answer = worker.call(
         tasks.adhoc_run, spec, str(target), case, inputs, conversation, timeout=timeout
     )

@@ -76,6 +76,13 @@ def setup_tools(config: str | None) -> ToolState:
     return ToolState(settings, settings.tool_registry())
 
 
+def adhoc_engine(state: ToolState, notes: Notes, spec: str) -> str:
+    """Load (import, construct) an engine once, before any run: its name."""
+    if spec not in state.engines:
+        state.engines[spec] = load_engine(spec, tools=state.tools, env=state.config.environment())
+    return str(state.engines[spec].name)
+
+
 def adhoc_run(
     state: ToolState,
     notes: Notes,
@@ -94,8 +101,7 @@ def adhoc_run(
         conversation=conversation,
         roots=state.config.workflow_root_paths(),
     )
-    if spec not in state.engines:
-        state.engines[spec] = load_engine(spec, tools=state.tools, env=state.config.environment())
+    adhoc_engine(state, notes, spec)
     return run_engine_here(
         state.engines[spec],
         chosen.registry,
@@ -142,6 +148,7 @@ def perf_scaling(state: PerfState, notes: Notes, shape: str) -> ScalingReport:
 
 
 __all__ = [
+    "adhoc_engine",
     "adhoc_run",
     "check_case",
     "engine_run",

@@ -347,3 +347,17 @@ def test_an_interrupted_check_exits_130_with_a_message_and_no_report(tmp_path: P
     assert process.returncode == 130, err
     assert err.strip() == "compat: interrupted; no verdict (nothing was checked to the end)"
     assert not out.exists()
+
+
+def test_an_engine_module_ending_the_process_at_import_is_bad_input(tmp_path: Path) -> None:
+    """Loading the engine is set-up, for `run` and `diff` as for `check`: exit 2, the cause."""
+    project(tmp_path, "ok")
+    (tmp_path / "exiting_engine.py").write_text("import os\nos._exit(0)\n")
+    for command in (
+        ("run", "modes.yaml", "--engine", "exiting_engine:Engine"),
+        ("diff", "modes.yaml", "--shadow", "exiting_engine:Engine"),
+        ("check", "modes.yaml", "--shadow", "exiting_engine:Engine"),
+    ):
+        run = compat(*command, cwd=tmp_path)
+        assert run.code == 2, (command, run)
+        assert "exited with code 0" in run.err and len(run.err_lines) == 1, (command, run)
