@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -42,7 +43,6 @@ from engines.errors import ConfigError
 from engines.journey import JourneyEngine
 from engines.journey.export import to_mermaid, to_parlant
 from engines.result import RunStatus
-from engines.tools import ToolRegistry
 
 
 class ExportFormat(StrEnum):
@@ -215,16 +215,9 @@ def run(
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
-    with _engine_runs(config, in_process, memory_mb, timeout) as (tools, execute):
-        chosen = load_target(
-            target,
-            tools,
-            case=case,
-            inputs=inputs,
-            conversation=conversation,
-            roots=_config(config).workflow_root_paths(),
-        )
-        outcome = execute(engine, target, chosen, case, inputs, conversation)
+    given = Given(target, case, inputs, conversation)
+    with _engine_runs(given, config, in_process, memory_mb, timeout) as (_, _chosen, execute):
+        outcome = execute(engine)
     console = _console()
     if outcome.result is None:
         console.print(
@@ -238,23 +231,49 @@ def run(
     return outcome.result.status in (RunStatus.COMPLETED, RunStatus.PAUSED)
 
 
-Execute = Callable[[str, Path, Target, str | None, str | None, str | None], EngineRun]
+@dataclass(frozen=True)
+class Given:
+    """What `run` and `diff` were given to run: a target, and its case or inputs."""
+
+    target: Path
+    case: str | None
+    inputs: str | None
+    conversation: str | None
 
 
 @contextmanager
 def _engine_runs(
-    config: Path | None, in_process: bool, memory_mb: int, timeout: float
-) -> Iterator[tuple[ToolRegistry, Execute]]:
-    """The configured tools, and a way to run an engine on a target: in a worker process
-    (imported there first, killed at the timeout) or, with `--in-process`, in a thread."""
-    if in_process:
+    given: Given, config: Path | None, in_process: bool, memory_mb: int, timeout: float
+) -> Iterator[tuple[EngineConfig, Target, Callable[[str], EngineRun]]]:
+    """The configuration, the target loaded, and a way to run an engine on it: in a worker
+    process (tools imported there first, the run killed at the timeout) or, with
+    `--in-process`, in a thread."""
+    worker = None if in_process else tool_worker(config, memory_mb or None, timeout)
+    try:
         settings = _config(config)
         tools = settings.tool_registry()
-        env = settings.environment()
+        chosen = load_target(
+            given.target,
+            tools,
+            case=given.case,
+            inputs=given.inputs,
+            conversation=given.conversation,
+            roots=settings.workflow_root_paths(),
+        )
 
-        def in_thread(spec: str, path: Path, chosen: Target, *_: str | None) -> EngineRun:
+        def execute(spec: str) -> EngineRun:
+            if worker is not None:
+                return run_in_worker(
+                    worker,
+                    spec,
+                    given.target,
+                    case=given.case,
+                    inputs=given.inputs,
+                    conversation=given.conversation,
+                    timeout=timeout,
+                )
             return run_engine(
-                load_engine(spec, tools=tools, env=env),
+                load_engine(spec, tools=tools, env=settings.environment()),
                 chosen.registry,
                 chosen.inputs,
                 chosen.conversation,
@@ -263,33 +282,10 @@ def _engine_runs(
                 cancel=chosen.cancel,
             )
 
-        yield tools, in_thread
-        return
-    worker = tool_worker(config, memory_mb or None, timeout)
-    try:
-        tools = _config(config).tool_registry()
-
-        def in_worker(
-            spec: str,
-            path: Path,
-            chosen: Target,
-            case: str | None,
-            inputs: str | None,
-            conversation: str | None,
-        ) -> EngineRun:
-            return run_in_worker(
-                worker,
-                spec,
-                path,
-                case=case,
-                inputs=inputs,
-                conversation=conversation,
-                timeout=timeout,
-            )
-
-        yield tools, in_worker
+        yield settings, chosen, execute
     finally:
-        worker.close()
+        if worker is not None:
+            worker.close()
 
 
 def diff(
@@ -306,19 +302,15 @@ def diff(
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
-    with _engine_runs(config, in_process, memory_mb, timeout) as (tools, execute):
-        chosen = load_target(
-            target,
-            tools,
-            case=case,
-            inputs=inputs,
-            conversation=conversation,
-            roots=_config(config).workflow_root_paths(),
-        )
-        tol = target_tolerances(_config(config), chosen, policy)
-        args = (target, chosen, case, inputs, conversation)
-        left = execute(primary, *args)
-        right = execute(shadow, *args)
+    given = Given(target, case, inputs, conversation)
+    with _engine_runs(given, config, in_process, memory_mb, timeout) as (
+        settings,
+        chosen,
+        execute,
+    ):
+        tol = target_tolerances(settings, chosen, policy)
+        left = execute(primary)
+        right = execute(shadow)
     comparison = compare_runs(left, right, chosen.registry.main, tol)
     console = _console()
     label = f"{chosen.source}" + (f"::{chosen.case}" if chosen.case else "")

@@ -17,6 +17,7 @@ from compat.executors.process import (
     Raised,
     TimedOut,
     WorkerProcess,
+    cause,
     setup_timeout,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "Raised",
     "TimedOut",
     "WorkerProcess",
+    "cause",
     "setup_timeout",
 ]

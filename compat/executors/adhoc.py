@@ -9,7 +9,7 @@ from pathlib import Path
 from compat.engines import EngineRun
 from compat.executors import tasks
 from compat.executors.campaign import failed_run
-from compat.executors.process import Done, Raised, WorkerProcess, setup_timeout
+from compat.executors.process import Done, Raised, WorkerProcess, cause, setup_timeout
 from engines.errors import SetupError
 
 
@@ -55,7 +55,7 @@ def run_in_worker(
         loaded.reraise_refusal()
         raise SetupError(f"engine {spec!r}: {loaded.error}")
     if not isinstance(loaded, Done):
-        raise SetupError(f"engine {spec!r}: loading it: {failed_run(spec, loaded).error}")
+        raise SetupError(f"engine {spec!r}: loading it: {cause(loaded)}")
     answer = worker.call(
         tasks.adhoc_run, spec, str(target), case, inputs, conversation, timeout=timeout
     )

@@ -20,11 +20,11 @@ from compat.engines import EngineRun
 from compat.executors import tasks
 from compat.executors.process import (
     Answer,
-    Died,
     Done,
     Raised,
     TimedOut,
     WorkerProcess,
+    cause,
     setup_timeout,
 )
 from compat.perf.report import PerfSummary
@@ -40,13 +40,9 @@ def failed_run(engine: str, answer: Answer) -> EngineRun:
     """The harness's verdict on a run whose worker did not answer with a result."""
     if isinstance(answer, TimedOut):
         return EngineRun(
-            engine=engine,
-            status="timed_out",
-            error=f"no result within {answer.seconds:g} s; its worker process was killed",
-            wall_seconds=answer.seconds,
+            engine=engine, status="timed_out", error=cause(answer), wall_seconds=answer.seconds
         )
-    cause = answer.cause if isinstance(answer, Died) else getattr(answer, "error", "no answer")
-    return EngineRun(engine=engine, status="crashed", error=cause)
+    return EngineRun(engine=engine, status="crashed", error=cause(answer))
 
 
 class CheckCampaign:
@@ -152,15 +148,13 @@ class CheckCampaign:
         if stage == "perf":
             primary = self._single(worker, job, case, "primary")
             shadow = self._single(worker, job, case, "shadow")
-            cause = failed_run("", answer).error
-            problem = PerfSummary(runs=0, metrics=[], recommendations=[], problem=cause)
+            problem = PerfSummary(runs=0, metrics=[], recommendations=[], problem=cause(answer))
             return case_report(opts, job, case, primary, shadow, performance=problem)
         if isinstance(answer, Raised):
             answer.reraise_refusal()
             raise RuntimeError(f"{where}: {answer.error}")
         what = "comparing" if stage == "compare" else "loading"
-        detail = failed_run("", answer).error
-        raise RuntimeError(f"{where}: {what} the case did not finish: {detail}")
+        raise RuntimeError(f"{where}: {what} the case did not finish: {cause(answer)}")
 
     def _single(self, worker: WorkerProcess, job: Job, case: Case, role: str) -> EngineRun:
         answer = worker.call(

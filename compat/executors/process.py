@@ -78,6 +78,19 @@ class TimedOut:
 
 
 Answer = Done | Raised | Died | TimedOut
+
+
+def cause(answer: Answer) -> str:
+    """Why an answer holds no result, in words."""
+    if isinstance(answer, TimedOut):
+        return f"no result within {answer.seconds:g} s; its worker process was killed"
+    if isinstance(answer, Died):
+        return answer.cause
+    if isinstance(answer, Raised):
+        return answer.error
+    return "it answered"
+
+
 #: Told each note a task sends; returns the seconds the next stage may take (None: as before).
 OnNote = Callable[[str], float | None]
 

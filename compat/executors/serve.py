@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from engines.errors import CompatError
+
 #: A task: a module-level function taking the worker's state, a `Notes` and arguments.
 Task = Callable[..., Any]
 
@@ -96,8 +98,6 @@ def serve(
     try:
         state = setup(*setup_args)
     except BaseException as exc:
-        from engines.errors import CompatError
-
         kind = "setup" if isinstance(exc, CompatError) else "setup-bug"
         _send(conn, (kind, describe(exc) if kind == "setup-bug" else str(exc)))
         return
@@ -115,8 +115,6 @@ def serve(
         try:
             _send(conn, ("ok", task(state, notes, *args)))
         except BaseException as exc:  # a task's failure is an answer, never the worker's end
-            from engines.errors import CompatError
-
             if isinstance(exc, CompatError):
                 _send(conn, ("refused", str(exc)))  # bad input: the parent raises it again
             else:

@@ -42,21 +42,17 @@ def setup_check(options: dict[str, Any]) -> CheckState:
 def check_case(state: CheckState, notes: Notes, path: str, case: str) -> Any:
     """One whole case: both engines, noise runs, perf, comparison; the `CaseReport`."""
     job = state.job(path)
-    state.runner.stage = notes
+    previous, state.runner.stage = state.runner.stage, notes
     try:
         return state.runner.case(job, job.fixture.case(case))
     finally:
-        state.runner.stage = _quiet
+        state.runner.stage = previous
 
 
 def engine_run(state: CheckState, notes: Notes, path: str, case: str, role: str) -> EngineRun:
     """One engine's run of a case (`primary` or `shadow`), with the configured tools."""
     job = state.job(path)
     return state.runner.run(role, job, job.fixture.case(case))
-
-
-def _quiet(label: str) -> None:
-    return None
 
 
 # --------------------------------------------------------------------------- run, diff

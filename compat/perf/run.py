@@ -9,6 +9,7 @@ from typing import Protocol
 
 from compat.check import CheckOptions, Job, collect
 from compat.engines import load_engine
+from compat.executors import Done, Raised, WorkerProcess, cause, setup_timeout, tasks
 from compat.perf import recommend
 from compat.perf.case import PerfOptions, measure_case, perf_options, roles
 from compat.perf.report import CasePerf, PerfReport, PerfSettings
@@ -107,10 +108,7 @@ class _InProcess:
 
 class _InWorker:
     def __init__(self, options: PerfOptions) -> None:
-        from compat.executors import WorkerProcess, setup_timeout, tasks
-
         self.options = options
-        self.tasks = tasks
         # Loads the configuration, tools and engines first, in the worker: a setup that
         # fails, hangs or dies is a SetupError here, before compat imports any of it.
         self.worker = WorkerProcess(
@@ -123,34 +121,27 @@ class _InWorker:
         self.worker.start()
 
     def case(self, job: Job, case: Case) -> CasePerf:
-        from compat.executors import Done, Raised
-        from compat.executors.campaign import failed_run
-
         answer = self.worker.call(
-            self.tasks.perf_case, str(job.path), case.name, timeout=self.options.timeout
+            tasks.perf_case, str(job.path), case.name, timeout=self.options.timeout
         )
         if isinstance(answer, Done):
             return answer.value  # type: ignore[no-any-return]
         if isinstance(answer, Raised):
             answer.reraise_refusal()
-        problem = failed_run("", answer).error
         return CasePerf(
             fixture=str(job.path),
             case=case.name,
             isolated=self.options.isolate,
-            problem=f"the measurement did not finish: {problem}",
+            problem=f"the measurement did not finish: {cause(answer)}",
         )
 
     def scaling(self, shape: str) -> ScalingReport | str:
-        from compat.executors import Done, Raised
-        from compat.executors.campaign import failed_run
-
-        answer = self.worker.call(self.tasks.perf_scaling, shape, timeout=self.options.timeout)
+        answer = self.worker.call(tasks.perf_scaling, shape, timeout=self.options.timeout)
         if isinstance(answer, Done):
             return answer.value  # type: ignore[no-any-return]
         if isinstance(answer, Raised):
             answer.reraise_refusal()
-        return f"the measurement did not finish: {failed_run('', answer).error}"
+        return f"the measurement did not finish: {cause(answer)}"
 
     def close(self) -> None:
         self.worker.close()
