@@ -316,11 +316,22 @@ def case_report(
     """The case's report from its runs: compared, and checked against golden answers."""
     if reruns:
         comparison = compare_with_noise(
-            primary, shadow, list(reruns), job.fixture.workflow, job.tolerances, extra=extra
+            primary,
+            shadow,
+            list(reruns),
+            job.fixture.workflow,
+            job.tolerances,
+            extra=extra,
+            registry=job.fixture.registry,
         )
     else:
         comparison = compare_runs(
-            primary, shadow, job.fixture.workflow, job.tolerances, extra=extra
+            primary,
+            shadow,
+            job.fixture.workflow,
+            job.tolerances,
+            extra=extra,
+            registry=job.fixture.registry,
         )
     left = expect_failures(case.expect, primary, job.tolerances)
     right = expect_failures(case.expect, shadow, job.tolerances)

@@ -26,7 +26,7 @@ from compat.executors.process import DEFAULT_MEMORY_MB
 from compat.safe_text import printable
 from compat.validation import validate_paths
 from engines.config import load_config
-from engines.errors import CompatError
+from engines.errors import CompatError, ConfigError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
@@ -382,6 +382,119 @@ def diff(
     )
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def fuzz(
+    primary: EngineOption = "graph",
+    shadow: EngineOption = "journey",
+    examples: Annotated[
+        int | None,
+        typer.Option("--examples", min=1, help="Examples to generate (default 1000)."),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", help="Fuzz for this long instead: 90s, 10m, 1h."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Seed: the same seed and options, the same examples."),
+    ] = None,
+    max_nodes: Annotated[
+        int, typer.Option("--max-nodes", min=1, max=200, help="Nodes per workflow, at most.")
+    ] = 12,
+    max_depth: Annotated[
+        int, typer.Option("--max-depth", min=1, max=4, help="Containers nested, at most.")
+    ] = 2,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            "--features",
+            help="Force features on (+name) or off (-name), e.g. +retry,-wait,-modes.",
+        ),
+    ] = None,
+    save: Annotated[
+        str,
+        typer.Option("--save", help="Folder for the fixtures that reproduce each divergence."),
+    ] = "fixtures/found",
+    no_save: Annotated[bool, typer.Option("--no-save", help="Save nothing.")] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Worker processes (disjoint seeds).")
+    ] = 1,
+    timeout: TimeoutOption = 30.0,
+    tools: Annotated[
+        str | None,
+        typer.Option(
+            "--tools", help="module:attr of {tool name: hypothesis strategy for its args}."
+        ),
+    ] = None,
+    no_database: Annotated[
+        bool,
+        typer.Option("--no-db", help="Do not read or write hypothesis's example database."),
+    ] = False,
+    json_path: Annotated[
+        str | None, typer.Option("--json", help="Write the campaign's report (JSON) here.")
+    ] = None,
+    invalid: Annotated[
+        bool,
+        typer.Option(
+            "--invalid",
+            help="Fuzz every entry point with invalid documents instead: any traceback, hang "
+            "or message that does not name the place is a finding.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Generate workflows and cases, run both engines, and shrink every divergence to a
+    fixture; exit 0 if nothing diverged, 1 if something did."""
+    from compat.fuzz.command import fuzz as run_fuzz
+    from compat.fuzz.command import invalid_campaign, new_seed, parse_duration
+
+    if examples is not None and duration is not None:
+        raise ConfigError("--examples and --duration: give one of them")
+    chosen = new_seed() if seed is None else seed
+    seconds = parse_duration(duration)
+    if invalid:
+        ok = invalid_campaign(
+            examples=examples, duration=seconds, seed=chosen, workers=workers, json_path=json_path
+        )
+    else:
+        options = fuzz_options(
+            primary=primary,
+            shadow=shadow,
+            examples=examples,
+            duration=seconds,
+            seed=chosen,
+            max_nodes=max_nodes,
+            max_depth=max_depth,
+            features=features,
+            workers=workers,
+            timeout=timeout,
+            tools=tools,
+            database=None if no_database else ".compat/fuzz",
+            config=str(config) if config else None,
+        )
+        report = run_fuzz(options, save=None if no_save else save, json_path=json_path)
+        if report.stopped == "interrupted":
+            raise typer.Exit(EXIT_INTERRUPTED)
+        ok = report.ok
+    if not ok:
+        raise typer.Exit(1)
+
+
+def fuzz_options(**values: Any) -> Any:
+    """`FuzzOptions`, or a `ConfigError` naming the bad option."""
+    from pydantic import ValidationError
+
+    from compat.fuzz.campaign import FuzzOptions
+
+    try:
+        return FuzzOptions(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "options"
+        raise ConfigError(f"{name}: {first['msg']}") from None
 
 
 @app.command("export-journey")

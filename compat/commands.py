@@ -311,7 +311,7 @@ def diff(
         tol = target_tolerances(settings, chosen, policy)
         left = execute(primary)
         right = execute(shadow)
-    comparison = compare_runs(left, right, chosen.registry.main, tol)
+    comparison = compare_runs(left, right, chosen.registry.main, tol, registry=chosen.registry)
     console = _console()
     label = f"{chosen.source}" + (f"::{chosen.case}" if chosen.case else "")
     console.print(render.side_by_side(left, right))

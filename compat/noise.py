@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from compat.compare import Comparison, DimensionResult, assemble, compare_runs
@@ -76,12 +76,13 @@ def compare_with_noise(
     tol: Tolerances,
     *,
     extra: tuple[DimensionResult, ...] = (),
+    registry: Mapping[str, ValidatedWorkflow] | None = None,
 ) -> Comparison:
     """Primary vs shadow, with the differences the primary's own re-runs explain left out."""
-    raw = compare_runs(primary, shadow, workflow, tol, extra=extra)
+    raw = compare_runs(primary, shadow, workflow, tol, extra=extra, registry=registry)
     if not reruns:
         return raw
-    noise = [compare_runs(primary, rerun, workflow, tol) for rerun in reruns]
+    noise = [compare_runs(primary, rerun, workflow, tol, registry=registry) for rerun in reruns]
     evidence = path_noise(raw, noise)
     noisy = tuple(path for path, e in evidence.items() if e.noise > 0)
     dropped = {d.path for d in raw.differences if not evidence[d.path].reported(tol)}
@@ -94,7 +95,7 @@ def compare_with_noise(
         },
         "noise filter",
     )
-    again = compare_runs(primary, shadow, workflow, quiet, extra=extra)
+    again = compare_runs(primary, shadow, workflow, quiet, extra=extra, registry=registry)
     dimensions = []
     for dimension in again.dimensions:
         if dimension.name in _VALUE_DIMENSIONS:

@@ -8,6 +8,8 @@ contract leaves open (event times, metrics, an engine's own additions) is not. T
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from compat.compare.errors import compare_errors
 from compat.compare.events import malformations
 from compat.compare.model import Comparison, Difference, DimensionResult, Severity
@@ -44,9 +46,11 @@ def compare_runs(
     tol: Tolerances,
     *,
     extra: tuple[DimensionResult, ...] = (),
+    registry: Mapping[str, ValidatedWorkflow] | None = None,
 ) -> Comparison:
     """Compare two runs of one case. `extra` dimensions (e.g. record/replay) join the score
-    and the verdict."""
+    and the verdict; `registry` (the workflows sub-workflow nodes call) lets a child run's
+    steps be ordered by the child's own topology."""
     weights = tol.weights
     left, right = primary.result, shadow.result
     outcome = compare_outcome(
@@ -89,6 +93,7 @@ def compare_runs(
                 weight=weights["trace"],
                 tol=tol,
                 malformed=(malformations(left), malformations(right)),
+                registry=registry,
             ),
             compare_errors(
                 left.errors,

@@ -17,7 +17,7 @@ even when the final values happen to agree.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from compat.compare.events import compare_details, compare_timing
@@ -78,21 +78,49 @@ def _constraint_label(where: Any) -> str:
     return _execution_label(where)
 
 
-def _constraints(workflow: ValidatedWorkflow, executions: set[Execution]) -> list[Constraint]:
+def _owner(
+    path: IterationPath,
+    main: ValidatedWorkflow,
+    registry: Mapping[str, ValidatedWorkflow] | None,
+    cache: dict[IterationPath, ValidatedWorkflow | None],
+) -> ValidatedWorkflow | None:
+    """The workflow whose levels hold the nodes executed at `path`: the main one, or the
+    child a sub-workflow node on the path runs (ids are per workflow: a child's `n0` is not
+    the parent's); None when that cannot be known (no registry given)."""
+    if path in cache:
+        return cache[path]
+    current: ValidatedWorkflow | None = main
+    for container, _ in path:
+        if current is None:
+            break
+        if container not in current.topology.level_of:
+            current = None
+            break
+        node = current.workflow.node(container)
+        if node.type == "subworkflow":
+            child = node.params.workflow  # type: ignore[attr-defined]
+            current = registry.get(child) if registry is not None else None
+    cache[path] = current
+    return current
+
+
+def _constraints(
+    workflow: ValidatedWorkflow,
+    executions: set[Execution],
+    registry: Mapping[str, ValidatedWorkflow] | None = None,
+) -> list[Constraint]:
     """Orders the workflow imposes, as (kind, before, after, where): `edge` — the `before`
     execution settles before the `after` one starts; `body` — a container starts before its
     iteration's or branch's steps and ends after them; `iteration` — a loop iteration's steps
-    all come before the next one's."""
-    topology = workflow.topology
-    wf = workflow.workflow
+    all come before the next one's. Steps of a child run are judged by the child workflow's
+    own topology (from `registry`), or only by `body` when it is not given."""
+    cache: dict[IterationPath, ValidatedWorkflow | None] = {}
     out: list[Constraint] = []
     groups: dict[tuple[Execution, int], list[Execution]] = defaultdict(list)
     for node, path in executions:
-        in_main = node in topology.level_of and all(
-            c in topology.level_of and wf.node(c).type in ("loop", "parallel") for c, _ in path
-        )
-        if in_main:
-            for edge in topology.level(node).incoming.get(node, ()):
+        owner = _owner(path, workflow, registry, cache)
+        if owner is not None and node in owner.topology.level_of:
+            for edge in owner.topology.level(node).incoming.get(node, ()):
                 if (edge.source, path) in executions:
                     out.append(
                         (
@@ -105,18 +133,25 @@ def _constraints(workflow: ValidatedWorkflow, executions: set[Execution]) -> lis
         if path:
             container, index = path[-1]
             groups[((container, path[:-1]), index)].append((node, path))
-    for (owner, index), members in groups.items():
-        if owner in executions:
-            out.append(("body", (owner,), tuple(members), owner))
-        container = owner[0]
-        following = groups.get((owner, index + 1))
-        if following and container in topology.level_of and wf.node(container).type == "loop":
+    for (owner_execution, index), members in groups.items():
+        if owner_execution in executions:
+            out.append(("body", (owner_execution,), tuple(members), owner_execution))
+        container, outer_path = owner_execution
+        following = groups.get((owner_execution, index + 1))
+        if not following:
+            continue
+        outer = _owner(outer_path, workflow, registry, cache)
+        if (
+            outer is not None
+            and container in outer.topology.level_of
+            and outer.workflow.node(container).type == "loop"
+        ):
             out.append(
                 (
                     "iteration",
                     tuple(members),
                     tuple(following),
-                    (owner, index + 1),
+                    (owner_execution, index + 1),
                 )
             )
     return out
@@ -130,9 +165,11 @@ def compare_traces(
     weight: float,
     tol: Tolerances | None = None,
     malformed: tuple[Sequence[str], Sequence[str]] = ((), ()),
+    registry: Mapping[str, ValidatedWorkflow] | None = None,
 ) -> DimensionResult:
     """The trace dimension: steps, their details, and the orders the workflow imposes.
-    `malformed` are each side's bookkeeping problems (`events.malformations`)."""
+    `malformed` are each side's bookkeeping problems (`events.malformations`); `registry`
+    holds the sub-workflows, whose runs' steps are ordered by their own topology."""
     tol = tol or Tolerances()
     left = [e.step() for e in primary]
     right = [e.step() for e in shadow]
@@ -184,7 +221,7 @@ def compare_traces(
             for e in (*primary, *shadow)
             if e.kind == "skipped" and e.detail.get("reason") in _GIVEN_UP
         }
-        for kind, before, after, where in _constraints(workflow, shared):
+        for kind, before, after, where in _constraints(workflow, shared, registry):
             if kind == "edge" and after[0] in given_up:
                 continue
             if _holds(p, kind, before, after) != _holds(s, kind, before, after):

@@ -39,8 +39,8 @@ SCHEMAS: tuple[dict[str, Any], ...] = (
 LITERALS: tuple[Any, ...] = (0, 1, -2, 3, "s", None, True, [1, 2], {"k": 1}, 2.5)
 #: Built-in tools that always succeed on the arguments drawn for them (bar bad `b`s).
 SAFE_TOOLS = ("echo", "add", "subtract", "multiply", "sum", "concat", "upper", "length", "sleep")
-#: Built-in tools that fail, recoverably or not.
-FAILING_TOOLS = ("flaky", "raise", "crash", "divide", "lookup")
+#: Built-in tools that fail, recoverably or not (`flaky` only for its first attempts).
+FAILING_TOOLS = ("raise", "crash", "divide", "lookup")
 
 
 @cache
@@ -215,7 +215,7 @@ class Builder:
             if self.on(k) and (sets or k != "set")
         ]
         if self.on("tool"):
-            kinds.append("tool")
+            kinds += ["tool"] * (2 if self.on("idempotency_key") else 1)
         if self.allow_inputs:
             kinds += ["input", "input"]
         if self.on("subworkflow") and self.library:
@@ -299,7 +299,8 @@ class Builder:
             out["compensate"] = self.compensation(out["id"])
 
     def tool(self, out: dict[str, Any], scope: Scope) -> None:
-        names = list(SAFE_TOOLS) + (list(FAILING_TOOLS) if self.on("tool_failures") else [])
+        names = list(SAFE_TOOLS) + (["flaky", "flaky"] if self.on("retry") else [])
+        names += list(FAILING_TOOLS) if self.on("tool_failures") else []
         names += list(self.user_tools)
         name = self.pick(names)
         if name in self.user_tools:

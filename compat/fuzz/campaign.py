@@ -274,7 +274,10 @@ class Fuzzer:
                 config=self.options.config,
                 **{mode: True for mode in modes},
             )
-            runner = self.runners[modes] = _Runner(self.config, check)
+            # Built-in engines run on this thread (no thread per run); an engine of the
+            # user's runs in a thread under `timeout`, so a hang is a finding, not a stall.
+            direct = {self.options.primary, self.options.shadow} <= set(PORTS)
+            runner = self.runners[modes] = _Runner(self.config, check, direct=direct)
         return runner
 
     def compare(self, example: Example) -> tuple[CaseReport, EngineRun | None]:

@@ -46,7 +46,7 @@ def generated_features(example: Example) -> set[str]:
                 nested = True
             if node["type"] == "input" and "schema" in params:
                 found.add("bad_payloads")
-            if node["type"] == "tool" and params.get("tool") in FAILING_TOOLS:
+            if node["type"] == "tool" and params.get("tool") in (*FAILING_TOOLS, "flaky"):
                 found.add("tool_failures")
         if any(edge.get("handle") == "error" for edge in doc["edges"]):
             found.add("error_ports")
@@ -141,7 +141,7 @@ def executed_features(example: Example, result: RunResult | None) -> set[str]:
         found.update(name for name in ("roundtrip", "handoff") if name in example.features)
     if "replay" in example.features and "tool" in found:
         found.add("replay")
-    return found
+    return found & generated
 
 
 @dataclass

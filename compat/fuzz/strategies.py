@@ -208,11 +208,16 @@ def _case(
     name: str,
     inputs: st.SearchStrategy[dict[str, Any]],
     answers: st.SearchStrategy[Any],
+    min_answers: int = 0,
 ) -> Case:
     pausing = _has_inputs(registry.main)
     cancel_at = "cancel" in features and _cancel_at_allowed(registry)
     drawn = draw(inputs)
-    conversation = draw(st.lists(answers, max_size=6)) if pausing else []
+    conversation = (
+        draw(st.lists(answers, min_size=min_answers, max_size=max(6, min_answers)))
+        if pausing
+        else []
+    )
     cancel = None
     if "cancel" in features and draw(st.integers(0, 3)) > 0:
         if cancel_at and (not pausing or draw(st.integers(0, 3)) == 0):
@@ -228,11 +233,15 @@ def cases(
     inputs: st.SearchStrategy[dict[str, Any]] | None = None,
     payloads: st.SearchStrategy[Any] | None = None,
     name: str = "fuzzed",
+    min_answers: int = 0,
 ) -> st.SearchStrategy[Case]:
     """Cases for `workflow`: inputs (by default the shape generated workflows read:
-    `flags`, `d`, `z`, `items`), a conversation of payloads for its inputs, and — with the
-    `cancel` feature — a cancel while paused or, where the moment is deterministic
+    `flags`, `d`, `z`, `items`), a conversation of payloads for its inputs (at least
+    `min_answers` of them when the workflow has an `input`), and — with the `cancel`
+    feature — a cancel while paused or, where the moment is deterministic
     (docs/semantics.md §7.11), at a clock time."""
+    if not isinstance(min_answers, int) or not 0 <= min_answers <= 50:
+        raise ConfigError(f"min_answers: must be a whole number from 0 to 50, not {min_answers!r}")
     if isinstance(workflow, GeneratedWorkflow):
         registry, features = workflow.registry, workflow.features
     elif isinstance(workflow, WorkflowRegistry):
@@ -245,7 +254,7 @@ def cases(
             f"not {type(workflow).__name__}"
         )
     answers = payloads or (PAYLOADS if "bad_payloads" in features else GOOD_PAYLOADS)
-    return _case(registry, features, name, inputs or INPUTS, answers)
+    return _case(registry, features, name, inputs or INPUTS, answers, min_answers)
 
 
 def case_document(case: Case) -> dict[str, Any]:
@@ -292,14 +301,14 @@ class Example:
 
 
 @st.composite
-def _example(draw: Any, source: st.SearchStrategy[GeneratedWorkflow]) -> Example:
+def _example(draw: Any, source: st.SearchStrategy[GeneratedWorkflow], min_answers: int) -> Example:
     generated = draw(source)
-    return Example(generated, draw(cases(generated)))
+    return Example(generated, draw(cases(generated, min_answers=min_answers)))
 
 
-def examples(**options: Any) -> st.SearchStrategy[Example]:
-    """A workflow and one case of it (`workflows` options)."""
-    return _example(workflows(**options))
+def examples(*, min_answers: int = 0, **options: Any) -> st.SearchStrategy[Example]:
+    """A workflow and one case of it (`workflows` options; `min_answers` as in `cases`)."""
+    return _example(workflows(**options), min_answers)
 
 
 @st.composite

@@ -373,7 +373,12 @@ class Experiment:
                 "compare",
                 errors,
                 lambda: compare_runs(
-                    primary.run, shadow.run, call.registry.main, self.tolerances, extra=extra
+                    primary.run,
+                    shadow.run,
+                    call.registry.main,
+                    self.tolerances,
+                    extra=extra,
+                    registry=call.registry,
                 ),
             )
             comparison = None if compared is _FAILED else compared
