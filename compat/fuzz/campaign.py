@@ -77,6 +77,8 @@ class FuzzOptions(BaseModel):
     #: `module:attr` of a mapping tool name -> hypothesis strategy for its args.
     tools: str | None = None
     shrink: bool = True
+    #: Stop after the first round that finds a divergence (a yardstick's time to detection).
+    first: bool = False
 
     def planned(self) -> int | None:
         if self.examples is None and self.duration is None:
@@ -122,6 +124,20 @@ def normalise(path: str, types: dict[str, str]) -> str:
     return _TOKEN.sub(one, path)
 
 
+#: Components of a value path kept in a key: `outputs.o_end`, `context.nodes.loop`,
+#: `context.vars.v_set`; what lies below is the shape of the value, not the bug.
+_VALUE_DEPTH = {"outputs": 2, "context": 3}
+
+
+def key_path(dimension: str, path: str, types: dict[str, str]) -> str:
+    """The part of a difference's path that names the bug: normalised, and for values cut
+    to the output, variable or node that differs."""
+    depth = _VALUE_DEPTH.get(dimension)
+    if depth is not None:
+        path = ".".join(path.split("[", 1)[0].split(".")[:depth])
+    return normalise(path, types)
+
+
 def divergence_key(report: CaseReport, example: Example) -> Key:
     types: dict[str, str] = {}
     for doc in reversed(example.generated.documents()):
@@ -129,7 +145,7 @@ def divergence_key(report: CaseReport, example: Example) -> Key:
     for dimension in report.dimensions:
         if dimension.differences:
             first = dimension.differences[0]
-            return dimension.name, first.kind, normalise(first.path, types)
+            return dimension.name, first.kind, key_path(dimension.name, first.path, types)
     worst = report.worst
     return ("verdict", "incompatible", worst.path if worst else "")
 
@@ -207,6 +223,10 @@ class RoundResult:
     seconds: float = 0.0
     coverage: Coverage = field(default_factory=Coverage)
     found: list[FoundDivergence] = field(default_factory=list)
+    #: When the round started (perf_counter; the driver makes it relative to the campaign).
+    started: float = 0.0
+    #: Seconds into the round when the first divergent example ran (before shrinking).
+    first_divergence: float | None = None
 
 
 class _Runner(Runner):
@@ -293,8 +313,8 @@ class Fuzzer:
     def run_round(
         self, index: int, size: int, tick: Callable[[RoundResult], None] | None = None
     ) -> RoundResult:
-        result = RoundResult(index)
         started = time.perf_counter()
+        result = RoundResult(index, started=started)
 
         def test(example: Example) -> None:
             report, primary = self.compare(example)
@@ -303,6 +323,8 @@ class Fuzzer:
             if tick is not None:
                 tick(result)
             if not report.compatible:
+                if result.first_divergence is None:
+                    result.first_divergence = time.perf_counter() - started
                 key = divergence_key(report, example)
                 raise divergence_type(key)(" / ".join(key), example, report)
 

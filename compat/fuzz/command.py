@@ -106,8 +106,9 @@ def show_finding(console: Console, finding: Finding, options: FuzzOptions, fuzze
         console.print(render.comparison_table(comparison, left, right))
     if finding.path is not None:
         again = "reproduces" if finding.reproduced else "does NOT reproduce"
+        command = escape(finding.command(options))
         console.print(
-            f"saved: {escape(str(finding.path))} ({again} with: {escape(finding.command())})",
+            f"saved: {escape(str(finding.path))} ({again} with: {command})",
             soft_wrap=True,
         )
 

@@ -35,10 +35,9 @@ class Finding:
     def report(self) -> CaseReport:
         return CaseReport.model_validate(self.found.report)
 
-    def command(self) -> str:
+    def command(self, options: FuzzOptions) -> str:
         where = str(self.path) if self.path else "FIXTURE"
-        flags = "".join(f" --{mode}" for mode in self.found.modes)
-        return f"compat check {where}{flags}"
+        return f"compat check {where}{check_flags(options, self.found.modes)}"
 
 
 @dataclass
@@ -51,6 +50,8 @@ class FuzzReport:
     findings: list[Finding] = field(default_factory=list)
     #: Why the campaign ended before its plan: `interrupted`.
     stopped: str | None = None
+    #: Seconds from the start to the first divergent example (before shrinking it).
+    first_divergence: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -64,6 +65,7 @@ class FuzzReport:
             "seconds": round(self.seconds, 3),
             "rounds": self.rounds,
             "stopped": self.stopped,
+            "first_divergence_seconds": self.first_divergence,
             "coverage": self.coverage.to_data(),
             "findings": [
                 {
@@ -110,6 +112,10 @@ class _Merge:
         self.keys: set[tuple[str, str, str]] = set()
 
     def add(self, result: RoundResult) -> None:
+        if result.first_divergence is not None and self.report.first_divergence is None:
+            # perf_counter is the system's monotonic clock: comparable across processes.
+            offset = result.started - self.started
+            self.report.first_divergence = offset + result.first_divergence
         self.pending[result.index] = result
         while self.next in self.pending:
             done = self.pending.pop(self.next)
@@ -144,6 +150,8 @@ def run_fuzz(options: FuzzOptions, save: str | None = None, tick: Tick | None = 
                 if deadline is not None and time.perf_counter() >= deadline:
                     break
                 merge.add(fuzzer.run_round(index, size, lambda r: merge.progress(r.examples)))
+                if options.first and report.findings:
+                    break
         else:
             _parallel(options, merge, deadline)
     except KeyboardInterrupt:
@@ -188,19 +196,31 @@ def _slug(text: str) -> str:
     return "-".join(part for part in kept.split("-") if part)[:40] or "divergence"
 
 
+def check_flags(options: FuzzOptions, modes: tuple[str, ...]) -> str:
+    """The `compat check` options that reproduce a finding: engines (unless the defaults),
+    modes and configuration."""
+    flags = ""
+    if options.primary != "graph":
+        flags += f" --primary {options.primary}"
+    if options.shadow != "journey":
+        flags += f" --shadow {options.shadow}"
+    flags += "".join(f" --{mode}" for mode in modes)
+    if options.config:
+        flags += f" --config {options.config}"
+    return flags
+
+
 def save_finding(found: FoundDivergence, folder: Path, options: FuzzOptions) -> Path:
     """Write the shrunk example as an ordinary fixture; named by its content, so the same
     divergence found again is the same file."""
     dimension, kind, path = found.key
-    flags = "".join(f" --{mode}" for mode in found.modes)
-    engines = f"--primary {options.primary} --shadow {options.shadow}"
     body = json.dumps(found.fixture, sort_keys=True).encode()
     name = f"fuzz-{_slug(dimension)}-{_slug(kind)}-{hashlib.sha256(body).hexdigest()[:10]}.yaml"
     target = folder / name
     description = (
         f"Found by compat fuzz (seed {options.seed}, round {found.round}): the engines differ "
-        f"in {dimension} ({kind} at {path}). Reproduce with: compat check {target} "
-        f"{engines}{flags}"
+        f"in {dimension} ({kind} at {path}). Reproduce with: compat check {target}"
+        f"{check_flags(options, found.modes)}"
     )
     document = {"description": description, **found.fixture}
     document["cases"] = [dict(case, name="found") for case in document["cases"]]
