@@ -115,6 +115,8 @@ class Builder:
         self.writes: dict[str, set[str]] = {}
         self.depth = 0
         self.top: list[str] = []
+        #: Tool nodes with an idempotency key: node id -> (tool, key).
+        self.keyed: dict[str, tuple[str, str]] = {}
 
     # ------------------------------------------------------------------ small draws
 
@@ -245,7 +247,7 @@ class Builder:
             handles = (*names, "default", "error")
         elif kind == "input":
             out["params"] = {"prompt": self.prompt(node_id, scope)}
-            if self.on("bad_payloads") and self.flag():
+            if self.on("bad_payloads") and self.number(0, 3) > 0:
                 out["params"]["schema"] = self.pick(SCHEMAS)
         elif kind == "fail":
             code = self.pick(["BOOM", "E{{ inputs.d }}", "OOPS"])
@@ -257,7 +259,7 @@ class Builder:
             self.options(out, retry=True, timeout=False)
             handles = ("error",)
         elif kind == "wait":
-            seconds: Any = self.pick(SECONDS)
+            seconds: Any = self.pick((1, 2, 0.5, 0))
             if self.on("rich_templates") and self.number(0, 3) == 0:
                 seconds = "{{ inputs.z + 0.5 }}"
             out["params"] = {"seconds": seconds}
@@ -299,26 +301,30 @@ class Builder:
             out["compensate"] = self.compensation(out["id"])
 
     def tool(self, out: dict[str, Any], scope: Scope) -> None:
-        names = list(SAFE_TOOLS) + (["flaky", "flaky"] if self.on("retry") else [])
+        names = list(SAFE_TOOLS) + (["flaky"] * 3 if self.on("retry") else [])
         names += list(FAILING_TOOLS) if self.on("tool_failures") else []
         names += list(self.user_tools)
-        name = self.pick(names)
+        # Deduplication needs two executions of one (tool, key): keyed calls share a few
+        # tools and keys, so that one happening before another is common.
+        keyed = self.on("idempotency_key") and self.number(0, 3) > 0
+        before = [n for n in scope.nodes if n in self.keyed]
+        if keyed and before and self.flag():  # the same call again, after an earlier one
+            name, key = self.keyed[self.pick(before)]
+        else:
+            name = self.pick(["echo", "echo", "sleep", *names] if keyed else names)
+            key = None
         if name in self.user_tools:
             args = self.draw(self.user_tools[name])
         else:
             args = self.builtin_args(name, scope)
         out["params"] = {"tool": name, "args": args}
         self.options(out, retry=True, timeout=name in ("sleep", "flaky") or self.number(0, 3) == 0)
-        if self.on("idempotency_key") and self.number(0, 3) > 0:
-            keys = [
-                "k1",
-                "k1",
-                "k1",
-                "k2",
-                "{{ inputs.d }}",
-                *(f"k{{{{ {i} }}}}" for i in scope.indices),
-            ]
-            out["idempotency_key"] = self.pick(keys)
+        if keyed:
+            if key is None:
+                keys = ["k1", "k1", "k1", "k2", "{{ inputs.d }}"]
+                key = self.pick(keys + [f"k{{{{ {i} }}}}" for i in scope.indices])
+            out["idempotency_key"] = key
+            self.keyed[out["id"]] = (name, key)
         if self.on("compensate") and self.flag():
             out["compensate"] = self.compensation(out["id"])
 
@@ -326,9 +332,9 @@ class Builder:
         if name == "echo":
             return {"v": self.value(scope)}
         if name in ("add", "subtract", "multiply"):
-            b = self.pick(
-                [1, "{{ inputs.d }}", 2, "{{ nodes.start.output }}"]
-            )  # a mapping: BAD_ARGS
+            b: Any = self.pick([1, "{{ inputs.d }}", 2])
+            if self.on("tool_failures") and self.number(0, 3) == 0:
+                b = "{{ nodes.start.output }}"  # a mapping: BAD_ARGS
             return {"a": self.number(-3, 3), "b": b}
         if name == "divide":
             return {"a": "{{ inputs.d }}", "b": self.pick(["{{ inputs.z }}", 2])}
@@ -341,7 +347,7 @@ class Builder:
         if name == "length":
             return {"value": self.value(scope)}
         if name == "sleep":
-            return {"seconds": self.pick(SECONDS), "value": self.value(scope)}
+            return {"seconds": self.pick((1, 2, 0.5, 0)), "value": self.value(scope)}
         if name == "flaky":
             return {"failures": self.number(0, 3)}
         if name == "raise":
@@ -356,17 +362,20 @@ class Builder:
         return {"tool": "echo", "args": {"undo": "{{ nodes." + node_id + ".output }}"}}
 
     def options(self, out: dict[str, Any], *, retry: bool, timeout: bool) -> None:
-        if retry and self.on("retry") and self.flag():
+        """With the feature on, most eligible nodes get the option: an option that is
+        generated but never taken (no retry after a failure, no attempt timed out) tests
+        nothing."""
+        if retry and self.on("retry") and self.number(0, 3) > 0:
             policy: dict[str, Any] = {
-                "max_attempts": self.number(1, 3),
+                "max_attempts": self.pick([2, 3, 1]),
                 "initial_interval": self.pick([0.5, 1]),
-                "backoff_coefficient": self.pick([1, 2]),
+                "backoff_coefficient": self.pick([2, 1]),
             }
             if self.number(0, 3) == 0:
                 policy["non_retryable_codes"] = [self.pick(["FLAKY", "TIMEOUT", "RAISED"])]
             out["retry"] = policy
-        if timeout and self.on("timeout") and self.flag():
-            out["timeout"] = self.pick(TIMEOUTS)
+        if timeout and self.on("timeout") and self.number(0, 3) > 0:
+            out["timeout"] = self.pick((0.75, 0.75, *TIMEOUTS))
 
     # ------------------------------------------------------------------ containers and levels
 

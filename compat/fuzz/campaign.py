@@ -72,8 +72,9 @@ class FuzzOptions(BaseModel):
     config: str | None = None
     #: hypothesis's example database folder; None: no database.
     database: str | None = ".compat/fuzz"
-    #: Examples per round.
-    batch: int = Field(default=100, ge=1, le=100_000)
+    #: Examples per round: small rounds, each with its own seed, give more varied examples
+    #: than long ones (hypothesis builds a round's later examples by mutating earlier ones).
+    batch: int = Field(default=25, ge=1, le=100_000)
     #: `module:attr` of a mapping tool name -> hypothesis strategy for its args.
     tools: str | None = None
     shrink: bool = True
