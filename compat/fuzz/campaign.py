@@ -2,13 +2,19 @@
 
 The campaign is cut into **rounds** of `batch` examples. Round `r` runs hypothesis with a seed
 derived from (`seed`, `r`) alone, so a round's examples do not depend on which process runs
-it or on what other rounds found: `--workers N` hands rounds out to N processes and merges
-their results in round order, which gives exactly what one worker gives. Within a round
-every example runs both engines through `compat check`'s own `Runner` (in the modes the
-example's features chose) and is judged by the harness's own verdict; a divergence raises
-an exception whose *type* stands for its key (the first differing dimension, the kind of
-difference and its path with node ids replaced by node types), so hypothesis keeps distinct
-divergences apart and shrinks each one to a minimal workflow and case.
+it: `--workers N` hands rounds out to N processes and merges their results in round order.
+Within a round every example runs both engines through `compat check`'s own `Runner` (in the
+modes the example's features chose) and is judged by the harness's own verdict; a
+divergence raises an exception whose *type* stands for its key (the first differing
+dimension, the kind of difference and its path with node ids replaced by node types), so
+hypothesis keeps distinct divergences apart and shrinks each one to a minimal workflow and
+case.
+
+A key an earlier round of the same process already found counts as a repeat and passes: it
+is not shrunk again, and the round goes on looking for other divergences. So with no
+divergence (the case a CI gate lives in) N workers give exactly what one gives; with
+divergences they find the same examples, but which rounds count a key as a repeat depends
+on which process ran which rounds.
 
 Hypothesis's example database (`.compat/fuzz/` by default) is read in round 0 only — earlier
 failures are replayed first — and written by every round.
@@ -24,6 +30,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +158,32 @@ def divergence_key(report: CaseReport, example: Example) -> Key:
     return ("verdict", "incompatible", worst.path if worst else "")
 
 
+@contextmanager
+def seed_alone() -> Iterator[None]:
+    """Examples that depend on the seed alone. hypothesis (6.131 and later) mixes literals
+    found in the process's loaded local modules into its draws, so the same seed would give
+    other examples in a worker process, under pytest or after a user's import; for the
+    length of a round, that pool is empty."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - an older hypothesis has no such pool
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if original is None or cache is None:  # pragma: no cover
+        yield
+        return
+    empty = providers.Constants()
+    providers._get_local_constants = lambda: empty
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
+
+
 class Divergence(AssertionError):
     """The two engines disagree on an example. Subclassed per key (`divergence_type`)."""
 
@@ -224,6 +257,9 @@ class RoundResult:
     seconds: float = 0.0
     coverage: Coverage = field(default_factory=Coverage)
     found: list[FoundDivergence] = field(default_factory=list)
+    #: Divergent examples whose key an earlier round (in this process) had already found:
+    #: counted, not shrunk again, so the round goes on looking for other bugs.
+    repeats: int = 0
     #: When the round started (perf_counter; the driver makes it relative to the campaign).
     started: float = 0.0
     #: Seconds into the round when the first divergent example ran (before shrinking).
@@ -279,6 +315,8 @@ class Fuzzer:
             registry=self.tools,
         )
         self.runners: dict[tuple[str, ...], _Runner] = {}
+        #: Keys found by this process's earlier rounds.
+        self.known: set[Key] = set()
         self.runner(())  # loads the engines now: a bad engine is bad input, before any round
         self.database = (
             DirectoryBasedExampleDatabase(options.database) if options.database else None
@@ -327,6 +365,9 @@ class Fuzzer:
                 if result.first_divergence is None:
                     result.first_divergence = time.perf_counter() - started
                 key = divergence_key(report, example)
+                if key in self.known:
+                    result.repeats += 1
+                    return
                 raise divergence_type(key)(" / ".join(key), example, report)
 
         # The database key: these options' examples, not another campaign's.
@@ -356,7 +397,8 @@ class Fuzzer:
             print_blob=False,
         )(hypothesis_seed(round_seed(self.options.seed, index))(given(self.strategy)(test)))
         try:
-            runnable()
+            with seed_alone():
+                runnable()
         except BaseException as error:
             found = list(_flatten(error))
             if not all(isinstance(e, Divergence) for e in found):
@@ -365,6 +407,7 @@ class Fuzzer:
             for divergence in found:
                 assert isinstance(divergence, Divergence)
                 result.found.append(_found(divergence, index, flaky))
+        self.known.update(found.key for found in result.found)
         result.seconds = time.perf_counter() - started
         return result
 

@@ -50,6 +50,8 @@ class FuzzReport:
     findings: list[Finding] = field(default_factory=list)
     #: Why the campaign ended before its plan: `interrupted`.
     stopped: str | None = None
+    #: Divergent examples of an already known divergence (not shrunk again).
+    repeats: int = 0
     #: Seconds from the start to the first divergent example (before shrinking it).
     first_divergence: float | None = None
 
@@ -64,6 +66,7 @@ class FuzzReport:
             "examples": self.examples,
             "seconds": round(self.seconds, 3),
             "rounds": self.rounds,
+            "repeats": self.repeats,
             "stopped": self.stopped,
             "first_divergence_seconds": self.first_divergence,
             "coverage": self.coverage.to_data(),
@@ -122,6 +125,7 @@ class _Merge:
             self.next += 1
             self.report.rounds += 1
             self.report.examples += done.examples
+            self.report.repeats += done.repeats
             self.report.coverage.merge(done.coverage)
             for found in done.found:
                 if found.key not in self.keys:

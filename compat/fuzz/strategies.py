@@ -122,7 +122,7 @@ def _workflow(
     library: list[dict[str, Any]] = []
     children: list[Child] = []
     if "subworkflow" in enabled:
-        if "recursion" in enabled and draw(st.booleans()):
+        if "recursion" in enabled:
             child_id = f"{MAIN_ID}_rec"
             builder = Builder(draw, child_id, enabled, budget=Budget(1), max_depth=1, inputs=False)
             library.append(builder.recursive())

@@ -155,11 +155,15 @@ def test_a_divergence_is_shrunk_saved_and_reproduced(tmp_path: Path) -> None:
 def test_the_database_replays_an_earlier_failure_first(tmp_path: Path) -> None:
     database = str(tmp_path / "db")
     found = run_fuzz(
-        FuzzOptions(shadow=BROKEN, examples=300, seed=7, database=database, features="+loop")
+        FuzzOptions(
+            shadow=BROKEN, examples=300, seed=7, database=database, features="+loop", first=True
+        )
     )
     assert found.findings
     # Another seed, too few examples to find it by chance: only the replay can.
-    again = run_fuzz(FuzzOptions(shadow=BROKEN, examples=1, seed=99, database=database))
+    again = run_fuzz(
+        FuzzOptions(shadow=BROKEN, examples=1, seed=99, database=database, features="+loop")
+    )
     assert {f.found.key for f in again.findings} & {f.found.key for f in found.findings}
 
 
