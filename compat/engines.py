@@ -146,11 +146,9 @@ class GraphAdapter(_BuiltinAdapter):
             return graph_conversation(
                 engine, registry, inputs, answers, cancel=cancel, roundtrip=False
             )
-        # Every pause is saved in a real SQLite store and loaded back, as a service would.
-        with (
-            tempfile.TemporaryDirectory(prefix="compat-roundtrip-") as folder,
-            SQLiteSnapshotStore(Path(folder) / "runs.db") as store,
-        ):
+        # Every pause is saved in a real SQLite store and loaded back, as a service would;
+        # the store is made at the first pause (most runs never pause).
+        with _FirstUseStore() as store:
             return graph_conversation(
                 engine,
                 registry,
@@ -159,8 +157,33 @@ class GraphAdapter(_BuiltinAdapter):
                 roundtrip=True,
                 cancel=cancel,
                 fresh=fresh,
-                store=store,
+                store=store,  # type: ignore[arg-type]
             )
+
+
+class _FirstUseStore:
+    """A SQLite snapshot store in a temporary folder, created when first used."""
+
+    def __init__(self) -> None:
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._store: SQLiteSnapshotStore | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._store is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="compat-roundtrip-")
+            self._store = SQLiteSnapshotStore(Path(self._folder.name) / "runs.db")
+        return getattr(self._store, name)
+
+    def __enter__(self) -> _FirstUseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._store is not None:
+            self._store.close()
+        if self._folder is not None:
+            self._folder.cleanup()
 
 
 class JourneyAdapter(_BuiltinAdapter):

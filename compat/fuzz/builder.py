@@ -156,7 +156,7 @@ class Builder:
     def value(self, scope: Scope, *, first: str | None = None) -> Any:
         """A template: mostly a list of references (led by `first`), sometimes a literal, a
         template that fails at run time, or (with `rich_templates`) any other kind."""
-        kinds = ["refs"] * 6 + ([] if first else ["literal"])
+        kinds = ["refs"] * 3 + ["paths"] * 3 + ([] if first else ["literal"])
         if self.on("expression_errors"):
             kinds += ["error"] * (3 if scope.context else 2)
         if self.on("rich_templates"):
@@ -170,6 +170,9 @@ class Builder:
         listed = "[" + ", ".join(([first] if first else []) + picked) + "]"
         if kind == "refs":
             return "{{ " + listed + " }}"
+        if kind == "paths":  # plain references: the expression layer's fast path
+            named = ([first] if first else []) + picked
+            return {f"r{i}": "{{ " + ref + " }}" for i, ref in enumerate(named)} or [0]
         one = picked[0] if picked else (first or "inputs.d")
         if kind == "text":
             return f"{first or 't'}={{{{ {one} }}}}|{{{{ {listed} | length }}}}"
