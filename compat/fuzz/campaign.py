@@ -253,7 +253,9 @@ class FoundDivergence:
 @dataclass
 class RoundResult:
     index: int
+    #: Examples compared before the round's first divergence, and after it (shrinking).
     examples: int = 0
+    shrinking: int = 0
     seconds: float = 0.0
     coverage: Coverage = field(default_factory=Coverage)
     found: list[FoundDivergence] = field(default_factory=list)
@@ -357,7 +359,10 @@ class Fuzzer:
 
         def test(example: Example) -> None:
             report, primary = self.compare(example)
-            result.examples += 1
+            if result.first_divergence is None:
+                result.examples += 1
+            else:  # hypothesis is shrinking (or exploring around) this round's divergence
+                result.shrinking += 1
             result.coverage.add(example, primary.result if primary else None)
             if tick is not None:
                 tick(result)

@@ -128,16 +128,19 @@ def fuzz(options: FuzzOptions, *, save: str | None, json_path: str | None) -> Fu
         fuzzer = Fuzzer(options.model_copy(update={"database": None}))
         for finding in report.findings:
             show_finding(console, finding, options, fuzzer)
-    rate = report.examples / report.seconds if report.seconds > 0 else 0.0
+    compared = report.examples + report.shrinking
+    rate = compared / report.seconds if report.seconds > 0 else 0.0
     verdict = (
         "[green]no divergence[/]"
         if report.ok
         else f"[red]{len(report.findings)} distinct divergence(s)[/]"
     )
+    shrunk = f" (+{report.shrinking} while shrinking)" if report.shrinking else ""
+    repeats = f", {report.repeats} more examples of known divergences" if report.repeats else ""
     console.print(
-        f"{report.examples} examples in {report.seconds:.1f} s ({rate:.0f}/s, {options.workers} "
-        f"worker{'s' if options.workers != 1 else ''}), seed {options.seed}: {verdict}"
-        + (" (interrupted)" if report.stopped else ""),
+        f"{report.examples} examples{shrunk} in {report.seconds:.1f} s ({rate:.0f}/s, "
+        f"{options.workers} worker{'s' if options.workers != 1 else ''}), seed "
+        f"{options.seed}{repeats}: {verdict}" + (" (interrupted)" if report.stopped else ""),
         soft_wrap=True,
     )
     if json_path:

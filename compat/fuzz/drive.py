@@ -43,7 +43,9 @@ class Finding:
 @dataclass
 class FuzzReport:
     options: FuzzOptions
+    #: Examples compared: generated, and while shrinking a divergence.
     examples: int = 0
+    shrinking: int = 0
     seconds: float = 0.0
     rounds: int = 0
     coverage: Coverage = field(default_factory=Coverage)
@@ -64,6 +66,7 @@ class FuzzReport:
             "ok": self.ok,
             "options": self.options.model_dump(mode="json"),
             "examples": self.examples,
+            "shrinking_examples": self.shrinking,
             "seconds": round(self.seconds, 3),
             "rounds": self.rounds,
             "repeats": self.repeats,
@@ -125,6 +128,7 @@ class _Merge:
             self.next += 1
             self.report.rounds += 1
             self.report.examples += done.examples
+            self.report.shrinking += done.shrinking
             self.report.repeats += done.repeats
             self.report.coverage.merge(done.coverage)
             for found in done.found:
@@ -136,7 +140,8 @@ class _Merge:
     def progress(self, extra: int = 0) -> None:
         if self.tick is not None:
             elapsed = time.perf_counter() - self.started
-            self.tick(self.report.examples + extra, len(self.report.findings), elapsed)
+            done = self.report.examples + self.report.shrinking + extra
+            self.tick(done, len(self.report.findings), elapsed)
 
 
 def run_fuzz(options: FuzzOptions, save: str | None = None, tick: Tick | None = None) -> FuzzReport:
@@ -153,7 +158,11 @@ def run_fuzz(options: FuzzOptions, save: str | None = None, tick: Tick | None = 
             for index, size in rounds(options):
                 if deadline is not None and time.perf_counter() >= deadline:
                     break
-                merge.add(fuzzer.run_round(index, size, lambda r: merge.progress(r.examples)))
+                merge.add(
+                    fuzzer.run_round(
+                        index, size, lambda r: merge.progress(r.examples + r.shrinking)
+                    )
+                )
                 if options.first and report.findings:
                     break
         else:
