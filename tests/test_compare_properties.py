@@ -1,29 +1,34 @@
 """The harness against the engines' own equivalence: on random valid workflows with random
-conversations, the graph and journey engines' runs compare as compatible with score 1.0 —
-so every difference the harness reports elsewhere is a real one, not an artefact of legal
-concurrency or of when an engine learns of a failure."""
+conversations (and cancels), the graph and journey engines' runs compare as compatible with
+score 1.0 — so every difference the harness reports elsewhere is a real one, not an artefact
+of legal concurrency or of when an engine learns of a failure. The examples come from the
+public generator, compat.fuzz, with every feature drawn."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from hypothesis import given, settings
-from journey_random import SETTINGS, cases
+from hypothesis import HealthCheck, given, settings
 
 from compat.compare import compare_runs
 from compat.engines import GraphAdapter, JourneyAdapter, run_engine
+from compat.fuzz import Example, examples
 from compat.tolerances import Tolerances
 from engines.model import WorkflowRegistry, validate_workflow
 from engines.tools import builtin_registry
 
 
-@settings(SETTINGS, max_examples=150)
-@given(case=cases())
-def test_random_workflows_compare_compatible_on_both_engines(case: Any) -> None:
-    registry = WorkflowRegistry([case.validated], tools=builtin_registry())
-    graph = run_engine(GraphAdapter(), registry, case.inputs, case.conversation)
-    journey = run_engine(JourneyAdapter(), registry, case.inputs, case.conversation)
-    comparison = compare_runs(graph, journey, case.validated, Tolerances())
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(example=examples(min_answers=1))
+def test_random_workflows_compare_compatible_on_both_engines(example: Example) -> None:
+    registry, case = example.generated.registry, example.case
+    graph = run_engine(GraphAdapter(), registry, case.inputs, case.conversation, cancel=case.cancel)
+    journey = run_engine(
+        JourneyAdapter(), registry, case.inputs, case.conversation, cancel=case.cancel
+    )
+    comparison = compare_runs(graph, journey, registry.main, Tolerances())
     assert comparison.compatible and comparison.score == 1.0, comparison.differences
 
 

@@ -4,9 +4,9 @@ A run paused in one engine, converted through the common state and finished in t
 gives what an uninterrupted run gives — checked at every pause of every fixture case that
 pauses, in both directions, with the harness's own comparison; on hand-written workflows
 that carry compensations, idempotency records, failed branches and nested containers
-across the hand-off; and on random workflows. Corrupted states are refused with
-SnapshotInvalid naming the place, conversions never change their input, and the merge
-strategies do what they say.
+across the hand-off; and on random workflows (compat.fuzz's, with `input` nodes).
+Corrupted states are refused with SnapshotInvalid naming the place, conversions never
+change their input, and the merge strategies do what they say.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
-from journey_random import SETTINGS, cases
+from hypothesis import HealthCheck, given, settings
 
 from compat.compare import compare_runs
 from compat.engines import EngineRun, GraphAdapter, JourneyAdapter, run_engine
+from compat.fuzz import Example, examples
 from compat.sync import (
     CommonState,
     from_graph,
@@ -443,10 +443,14 @@ def test_the_scenarios_exercise_what_they_claim() -> None:
     assert outer.kind == "loop" and outer.index == 1 and state.vars == {"seen": 1}
 
 
-@SETTINGS
-@given(case=cases())
-def test_random_workflows_hand_off_at_every_pause(case: Any) -> None:
-    registry = WorkflowRegistry([case.validated], tools=builtin_registry())
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(example=examples(features="+input,-cancel", min_answers=1))
+def test_random_workflows_hand_off_at_every_pause(example: Example) -> None:
+    registry, case = example.generated.registry, example.case
     expected = _expected(registry, case.inputs, case.conversation)
     probe = Run("graph", registry, case.inputs)
     for k, payload in enumerate(case.conversation):

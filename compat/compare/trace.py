@@ -263,19 +263,65 @@ def compare_traces(
                     note=f"the {side}'s result breaks the result contract: {note}",
                 )
             )
-    if p.compensations != s.compensations and Counter(p.compensations) == Counter(s.compensations):
-        differences.append(
-            _reordered(
-                "trace.compensations",
-                [_execution_label(e) for e in p.compensations],
-                [_execution_label(e) for e in s.compensations],
-                "compensations ran in another order",
+    runs: dict[IterationPath, IterationPath] = {}
+    left_runs = _by_run(p.compensations, workflow, registry, runs)
+    right_runs = _by_run(s.compensations, workflow, registry, runs)
+    for run in sorted(set(left_runs) & set(right_runs)):
+        a, b = left_runs[run], right_runs[run]
+        if a != b and Counter(a) == Counter(b):
+            differences.append(
+                _reordered(
+                    "trace.compensations" + (f"@{list(map(list, run))}" if run else ""),
+                    [_execution_label(e) for e in a],
+                    [_execution_label(e) for e in b],
+                    "compensations ran in another order",
+                )
             )
-        )
     differences = [d for d in differences if not tol.ignored(d.path)]
     total = len(counts_left | counts_right) or 1
     score = max(0.0, 1.0 - len(differences) / total)
     return DimensionResult(name="trace", score=score, weight=weight, differences=tuple(differences))
+
+
+def _run_of(
+    path: IterationPath,
+    workflow: ValidatedWorkflow | None,
+    registry: Mapping[str, ValidatedWorkflow] | None,
+) -> IterationPath:
+    """The run an execution belongs to: its path up to the last sub-workflow node on it
+    (`()`: the top run). Each run compensates itself (§7.8), so only compensations within
+    one run are ordered; two child runs of concurrent nodes may compensate in any order."""
+    current = workflow
+    last = 0
+    for position, (container, _) in enumerate(path):
+        if current is None or container not in current.topology.level_of:
+            break
+        node = current.workflow.node(container)
+        if node.type == "subworkflow":
+            last = position + 1
+            child = node.params.workflow  # type: ignore[attr-defined]
+            current = registry.get(child) if registry is not None else None
+    return path[:last]
+
+
+def _by_run(
+    compensations: Sequence[Execution],
+    workflow: ValidatedWorkflow | None,
+    registry: Mapping[str, ValidatedWorkflow] | None,
+    cache: dict[IterationPath, IterationPath],
+) -> dict[IterationPath, list[Execution]]:
+    """Compensations grouped by run (all in one group without a workflow to tell runs by)."""
+    grouped: dict[IterationPath, list[Execution]] = defaultdict(list)
+    for execution in compensations:
+        path = execution[1]
+        if workflow is None:
+            grouped[()].append(execution)
+            continue
+        run = cache.get(path)
+        if run is None:
+            run = cache[path] = _run_of(path, workflow, registry)
+        grouped[run].append(execution)
+    return grouped
 
 
 def _compensations_last(trace: Sequence[TraceEvent], workflow: ValidatedWorkflow) -> bool:
