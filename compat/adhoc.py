@@ -21,7 +21,7 @@ from engines.documents import (
 from engines.documents.files import read_regular
 from engines.documents.load import describe_unknown
 from engines.documents.read import decode, parse_json
-from engines.errors import ConfigError, DocumentError
+from engines.errors import ConfigError, DocumentError, WorkflowInvalid
 from engines.model import WorkflowRegistry
 from engines.tools import ToolRegistry
 
@@ -105,7 +105,10 @@ def load_target(
     if case is not None:
         raise ConfigError(f"--case: {file} is a workflow, not a fixture; it has no cases")
     validated = workflow_from_data(doc, source=str(file), default_id=file.stem)
-    registry = WorkflowRegistry([validated], tools=tools)
+    try:  # a sub-workflow or tool it names that does not exist: named with the file
+        registry = WorkflowRegistry([validated], tools=tools)
+    except WorkflowInvalid as exc:
+        raise exc.with_source(str(file)) from None
     return Target(
         str(file), registry, given_inputs or {}, tuple(given_conversation or ()), {}, None
     )

@@ -457,7 +457,12 @@ def fuzz(
     seconds = parse_duration(duration)
     if invalid:
         ok = invalid_campaign(
-            examples=examples, duration=seconds, seed=chosen, workers=workers, json_path=json_path
+            examples=examples,
+            duration=seconds,
+            seed=chosen,
+            workers=workers,
+            json_path=json_path,
+            save=None if no_save else ".compat/invalid",
         )
     else:
         options = fuzz_options(

@@ -150,11 +150,17 @@ def fuzz(options: FuzzOptions, *, save: str | None, json_path: str | None) -> Fu
 
 
 def invalid_campaign(
-    *, examples: int | None, duration: float | None, seed: int, workers: int, json_path: str | None
+    *,
+    examples: int | None,
+    duration: float | None,
+    seed: int,
+    workers: int,
+    json_path: str | None,
+    save: str | None = None,
 ) -> bool:
     """`compat fuzz --invalid`: True when every entry point refused every invalid input
     cleanly (our error, naming the place; the CLI: one line, exit 2)."""
-    from compat.fuzz.invalid import InvalidOptions, render_invalid, run_invalid
+    from compat.fuzz.invalid import InvalidOptions, render_invalid, run_invalid, save_findings
 
     console = render_console()
     if examples is None and duration is None:
@@ -164,6 +170,9 @@ def invalid_campaign(
     report = run_invalid(options)
     for line in render_invalid(report):
         console.print(escape(line), soft_wrap=True)
+    if save and report.findings:
+        saved = save_findings(report, Path(save))
+        console.print(f"saved {len(saved)} files under {escape(save)}")
     if json_path:
         write_atomically(
             json_path, json.dumps(_plain(report), indent=1, sort_keys=True, default=str)

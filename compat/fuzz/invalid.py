@@ -4,10 +4,11 @@ Inputs (compat/fuzz/mutations.py) are valid workflows, fixtures and ReactFlow fl
 by structure-aware and textual mutations, and random JSON and YAML. Each goes to the
 in-memory entry points (`validate_workflow`, `workflow_from_data` — the ReactFlow import
 path —, `import_reactflow`, `fixture_from_data`) and, written to a file, to one of the ones
-that read files (`read_document`, `load_workflow`, `load_fixture`, `validate_paths`, in turn
-by kind and index: they share `read_document`, and PyYAML reads ~100 KB a second, so one
-parse an input keeps the rate up); every `cli_every`-th input also goes to the real
-`compat validate`, `compat check --in-process` or `compat run` in a subprocess.
+that read files (`read_document`, `load_workflow`, `load_fixture`, `load_target` — what
+`compat run` reads —, `validate_paths`, in turn by kind and index: they share
+`read_document`, and PyYAML reads ~100 KB a second, so one parse an input keeps the rate
+up); every `cli_every`-th input also goes to the real `compat validate`, `compat check
+--in-process` or `compat run` in a subprocess.
 
 Inputs run in batches in worker processes (compat/executors/process.py). The worker says
 which call it starts (a note), and each call has its own deadline of `timeout` seconds: a
@@ -178,10 +179,9 @@ def _run_batch(worker: WorkerProcess, options: InvalidOptions, start: int, stop:
         else:
             assert isinstance(answer, Raised)
             kind, detail = "traceback", f"the fuzzer's task failed: {answer.error[:300]}"
-        failed.append((stage[0], Outcome(stage[1], kind, detail, kind)))
+        entry = "fuzzer" if stage[1] == "generate" else stage[1]  # making the input failed
+        failed.append((stage[0], Outcome(entry, kind, detail, f"{kind} {detail[:80]}")))
         skip.add(stage)
-        if stage[1] == "generate":  # nothing of this input can run
-            skip.update((stage[0], entry) for entry in (*DATA_ENTRIES, *FILE_ENTRIES))
     outcome = Outcome("fuzzer", "traceback", f"inputs {start}-{stop - 1} could not be checked")
     return {start: ("fuzzer", (), [outcome])}
 

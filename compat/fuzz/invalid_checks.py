@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compat.adhoc import load_target
 from compat.fuzz.invalid_seeds import support_files
 from compat.fuzz.mutations import FuzzInput, make_input
 from compat.validation import validate_paths
@@ -34,7 +35,8 @@ from engines.model import validate_workflow
 from engines.tools import ToolRegistry, builtin_registry
 
 DATA_ENTRIES = ("validate_workflow", "workflow_from_data", "import_reactflow", "fixture_from_data")
-FILE_ENTRIES = ("read_document", "load_workflow", "load_fixture", "validate_paths")
+#: `load_target` reads what `compat run`, `diff` and `export-journey` are given.
+FILE_ENTRIES = ("read_document", "load_workflow", "load_fixture", "load_target", "validate_paths")
 CLI_COMMANDS = ("validate", "check", "run")
 #: The source in-memory entry points are given.
 DATA_SOURCE = "<fuzzed>"
@@ -146,30 +148,13 @@ def setup_worker(folder: str) -> WorkerState:
 
 
 #: The file entry point each input goes to, by kind and index (one parse per input: YAML
-#: is read by PyYAML's Python parser, ~10 ms a kilobyte, and all four share `read_document`).
+#: is read by PyYAML's Python parser, ~10 ms a kilobyte, and all five share `read_document`).
+_CHECK, _RUN = "validate_paths", "load_target"
 _FILE_ROTATION = {
-    "fixture": (
-        "load_fixture",
-        "validate_paths",
-        "load_fixture",
-        "validate_paths",
-        "load_workflow",
-    ),
-    "workflow": (
-        "load_workflow",
-        "validate_paths",
-        "load_workflow",
-        "validate_paths",
-        "load_fixture",
-    ),
-    "reactflow": (
-        "load_workflow",
-        "validate_paths",
-        "load_workflow",
-        "validate_paths",
-        "load_fixture",
-    ),
-    "random": ("read_document", "validate_paths", "load_workflow", "load_fixture", "read_document"),
+    "fixture": ("load_fixture", _CHECK, _RUN, _CHECK, "load_workflow"),
+    "workflow": ("load_workflow", _CHECK, _RUN, _CHECK, "load_fixture"),
+    "reactflow": ("load_workflow", _CHECK, _RUN, _CHECK, "load_fixture"),
+    "random": ("read_document", _CHECK, _RUN, "load_workflow", "load_fixture"),
 }
 
 
@@ -228,6 +213,7 @@ def check_input(state: WorkerState, note: Callable[[str], None], item: FuzzInput
                 "read_document": lambda: read_document(path),
                 "load_workflow": lambda: load_workflow(path),
                 "load_fixture": lambda: load_fixture(path, tools=tools),
+                "load_target": lambda: load_target(path, tools),
             }[entry]
             outcomes.append(_judge(entry, call, str(path), _reader(path)))
     finally:
@@ -240,6 +226,9 @@ def check_batch(state: WorkerState, notes: Any, seed: int, start: int, stop: int
     origin, mutations and outcomes."""
     results = []
     for index in range(start, stop):
+        if (index, "generate") in skip:  # making it failed: nothing to check
+            results.append((index, "fuzzer", (), []))
+            continue
         notes(f"{index} generate")
         item = make_input(seed, index)
         results.append((index, item.origin, item.mutations, check_input(state, notes, item, skip)))

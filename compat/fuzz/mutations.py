@@ -422,7 +422,8 @@ def fixture_path(rng: random.Random, doc: Any, kind: str) -> Any:
     if rng.random() < 0.7:
         fixture["workflow"] = path
     else:
-        fixture["workflows"] = [path, *(fixture.get("workflows") or [])]
+        others = fixture.get("workflows")
+        fixture["workflows"] = [path, *(others if isinstance(others, list) else [])]
     return doc
 
 

@@ -169,6 +169,8 @@ def _contained(entry: str, location: str, base: Path, roots: Sequence[Path]) -> 
     """The file a `workflow:` path names, resolved (symlinks too), when it lies in the
     fixture's folder tree or under a configured `workflow_roots` folder: a fixture must not
     reach for files elsewhere on the machine (and echo them in its errors)."""
+    if "\x00" in entry:  # no file has such a name (and the OS refuses to look one up)
+        raise FixtureInvalid([Problem(location, "a workflow path cannot hold a NUL character")])
     folder = base.resolve()
     path = (folder / entry).resolve()
     if any(path.is_relative_to(root) for root in (folder, *roots)):
@@ -249,7 +251,7 @@ def fixture_from_data(
     try:
         parsed = FixtureDocument.model_validate(doc)
     except ValidationError as exc:
-        raise FixtureInvalid(problems_from(exc), source) from None
+        raise FixtureInvalid(problems_from(exc, doc), source) from None
     problems: list[Problem] = []
     workflows: list[ValidatedWorkflow] = []
     entries = [("workflow", parsed.workflow)]
@@ -286,7 +288,11 @@ def referenced_files(doc: Any, base: Path) -> tuple[Path, ...]:
     entries = [doc.get("workflow")]
     if isinstance(doc.get("workflows"), list):
         entries += doc["workflows"]
-    return tuple((base / entry).resolve() for entry in entries if isinstance(entry, str))
+    return tuple(
+        (base / entry).resolve()
+        for entry in entries
+        if isinstance(entry, str) and "\x00" not in entry
+    )
 
 
 def _check_cancel(cases: tuple[Case, ...], registry: WorkflowRegistry) -> list[Problem]:

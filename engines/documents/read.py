@@ -97,6 +97,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A node, or a `_SafeProblem` at its place when its tag's constructor fails on the
+        value (`!!int 0b`, a date such as 2001-13-45, `!!timestamp x`): PyYAML raises
+        Python's own errors there, which quote the value and name no place."""
+        try:
+            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
+        except (yaml.YAMLError, RecursionError, MemoryError):
+            raise
+        except Exception:
+            name = str(node.tag).rpartition(":")[2] or "value"
+            raise _SafeProblem(None, None, f"an invalid {name}", node.start_mark) from None
+
     def get_single_data(self) -> Any:
         node = self.get_single_node()
         if node is None:
@@ -214,6 +226,12 @@ def _plain(problem: str) -> str:
 def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at an offset
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        where = _line_column(text, exc.position)
+        raise DocumentError(
+            source, f"not valid YAML: a character YAML does not allow (#x{code:04x}) ({where})"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

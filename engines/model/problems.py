@@ -28,13 +28,33 @@ def _is_union_tag(item: str | int) -> bool:
 _TYPE_NAMES = frozenset({"str", "int", "float", "bool", "dict", "list", "tuple", "none", "any"})
 
 
+_ABSENT = object()
+
+
+def _child(value: Any, item: str | int) -> Any:
+    """`value[item]` when `item` is a key (or an index) of `value` in the document."""
+    if isinstance(value, dict):
+        try:
+            return value.get(item, _ABSENT)
+        except TypeError:  # an unhashable item
+            return _ABSENT
+    if isinstance(value, list | tuple) and isinstance(item, int) and 0 <= item < len(value):
+        return value[item]
+    return _ABSENT
+
+
 def format_location(loc: Sequence[str | int], data: Any = None) -> str:
-    """Render a pydantic location as a path, naming the node by id where it can."""
-    loc = [item for item in loc if not _is_union_tag(item)]
+    """Render a pydantic location as a path, naming the node by id where it can. With the
+    document (`data`), a key of the document that looks like one of the union members
+    pydantic names (`str`, `a[0]`) is kept as the key it is."""
     parts: list[str] = []
     previous: str | int | None = None
     skip_tag = False
+    current = data
     for item in loc:
+        child = _child(current, item)
+        if child is _ABSENT and _is_union_tag(item):
+            continue
         if skip_tag:
             skip_tag = False
             if item in NODE_TYPES:
@@ -47,11 +67,15 @@ def format_location(loc: Sequence[str | int], data: Any = None) -> str:
                 if node_id is not None:
                     parts.append(f" (id {node_id!r})")
                 skip_tag = True
+        elif isinstance(item, str) and (item == "" or item != item.strip()):
+            # a key that would vanish from the path (empty, or blank at an end): quoted
+            parts.append(repr(item) if not parts else f".{item!r}")
         elif not parts:
             parts.append(str(item))
         else:
             parts.append(f".{item}")
         previous = item
+        current = None if child is _ABSENT else child
     return "".join(parts)
 
 
