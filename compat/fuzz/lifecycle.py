@@ -7,7 +7,9 @@ common state (`compat.sync.handoff`), or cancelled. After every step that change
 the run so far must equal the uninterrupted run — the same workflow, inputs and conversation
 (and `Cancel(when="paused")` when cancelled) in one go — on the graph engine and on the journey
 engine, by the harness's own comparison (`compat.compare.compare_runs`) under the default
-tolerances. A finished run must refuse another answer and be left unchanged by it.
+tolerances; a run just restored or handed off, cancelled on yet another fresh engine, must
+equal the uninterrupted run cancelled there; a restored run must save as it was saved; and a
+finished run must refuse to be answered, saved or cancelled again.
 
     from hypothesis.stateful import run_state_machine_as_test
     from compat.fuzz.lifecycle import RunLifecycle, check_lifecycle
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as use_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -45,12 +47,15 @@ from compat.sync import handoff as hand_over
 from compat.tolerances import Tolerances
 from engines.documents import Cancel
 from engines.errors import EngineStateError
+from engines.model import WorkflowRegistry
 from engines.result import RunResult, RunStatus
 from engines.tools import ToolRegistry, builtin_registry
 
 ENGINES = ("graph", "journey")
 #: How many workflows are drawn, at most, to find one that pauses twice.
 TRIES = 4
+#: Hypothesis's phases but `explain`, which traces every line and takes minutes here.
+PHASES = tuple(p for p in Phase if p is not Phase.explain)
 #: Differences shown in a failure message, at most.
 SHOWN = 20
 
@@ -62,14 +67,14 @@ def _inputs(generated: GeneratedWorkflow) -> int:
 
 @st.composite
 def _pausing(draw: Any, source: st.SearchStrategy[GeneratedWorkflow]) -> GeneratedWorkflow:
-    best = draw(source)
+    best: GeneratedWorkflow = draw(source)
     for _ in range(TRIES - 1):
         if _inputs(best) >= 2:
             break
-        generated = draw(source)
+        generated: GeneratedWorkflow = draw(source)
         if _inputs(generated) > _inputs(best):
             best = generated
-    return best  # type: ignore[no-any-return]
+    return best
 
 
 def pausing_workflows(**options: Any) -> st.SearchStrategy[GeneratedWorkflow]:
@@ -184,16 +189,25 @@ class RunLifecycle(RuleBasedStateMachine):
         self.result = self.engine.clock.run(turn)
         self._version += 1
 
+    @property
+    def registry(self) -> WorkflowRegistry:
+        assert self.generated is not None, "no run started"
+        return self.generated.registry
+
+    def _load(self, kind: str, document: dict[str, Any]) -> tuple[Any, Any]:
+        """A fresh engine of `kind`, and the saved run loaded on it."""
+        port = PORTS[kind]
+        engine = port.make(self.tools, {})
+        return engine, port.load(engine, self.registry, _json(document))
+
     def _move(self, target: str, document: dict[str, Any]) -> None:
-        """Load a saved run on a fresh instance of `target`."""
-        port = PORTS[target]
-        self.engine = port.make(self.tools, {})
-        self.run = port.load(self.engine, self.generated.registry, _json(document))  # type: ignore[union-attr]
+        self.engine, self.run = self._load(target, document)
         self.kind = target
         self._moved = True
 
     def _saved(self) -> dict[str, Any]:
-        return _json(PORTS[self.kind].save(self.run))  # type: ignore[no-any-return]
+        saved: dict[str, Any] = _json(PORTS[self.kind].save(self.run))
+        return saved
 
     # ------------------------------------------------------------------ rules
     # Every rule takes `data`: hypothesis favours rules with fewer arguments, and the same
@@ -241,10 +255,9 @@ class RunLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.paused)
     @rule(data=st.data())
     def handoff(self, data: st.DataObject) -> None:
-        assert self.generated is not None
         target = data.draw(st.sampled_from(self.engines), label="target")
         source = self.kind
-        document = hand_over(self._saved(), source, target, registry=self.generated.registry)
+        document = hand_over(self._saved(), source, target, registry=self.registry)
         self._note("handoff", f"{source} -> {target} through the common state")
         self._move(target, document)
 
@@ -272,7 +285,7 @@ class RunLifecycle(RuleBasedStateMachine):
                 attempt()
             except EngineStateError:
                 continue
-            status = self.result.status.value  # type: ignore[union-attr]
+            status = self.result.status.value if self.result is not None else "?"
             raise AssertionError(f"a {status} {self.kind} run was {what}\n" + self.story())
 
     # ------------------------------------------------------------------ the invariant
@@ -322,9 +335,7 @@ class RunLifecycle(RuleBasedStateMachine):
             ) + self.story()
         if self._moved and self.paused:
             self._moved = False
-            port = PORTS[self.kind]
-            engine = port.make(self.tools, {})
-            probe = port.load(engine, self.generated.registry, self._saved())  # type: ignore[union-attr]
+            engine, probe = self._load(self.kind, self._saved())
             problems = self._differences(engine.clock.run(probe.cancel_paused), True)
             assert not problems, (
                 f"the run moved to {self.kind}, then cancelled, differs from the uninterrupted "
@@ -400,6 +411,7 @@ def check_lifecycle(
             suppress_health_check=list(HealthCheck),
             report_multiple_bugs=False,
             print_blob=False,
+            phases=PHASES,
         ),
     )
     report = LifecycleReport(machines=len(log))
