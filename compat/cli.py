@@ -444,6 +444,15 @@ def fuzz(
             "or message that does not name the place is a finding.",
         ),
     ] = False,
+    lifecycle: Annotated[
+        bool,
+        typer.Option(
+            "--lifecycle",
+            help="Fuzz the run lifecycle instead: answer, save, restore, hand over and cancel "
+            "paused runs in random order on both engines; each must end as the "
+            "uninterrupted run (--examples: machines, default 50).",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Generate workflows and cases, run both engines, and shrink every divergence to a
@@ -455,7 +464,13 @@ def fuzz(
         raise ConfigError("--examples and --duration: give one of them")
     chosen = new_seed() if seed is None else seed
     seconds = parse_duration(duration)
-    if invalid:
+    if invalid and lifecycle:
+        raise ConfigError("--invalid and --lifecycle: give one of them")
+    if lifecycle:
+        from compat.fuzz.command import lifecycle_campaign
+
+        ok = lifecycle_campaign(examples=examples or 50, seed=chosen)
+    elif invalid:
         ok = invalid_campaign(
             examples=examples,
             duration=seconds,

@@ -181,6 +181,29 @@ def invalid_campaign(
     return not report.findings
 
 
+def lifecycle_campaign(*, examples: int, seed: int) -> bool:
+    """`compat fuzz --lifecycle`: True when every machine's run ended as the uninterrupted
+    run; a failure prints the machine's steps and the differences."""
+    from compat.fuzz.lifecycle import check_lifecycle
+
+    console = render_console()
+    Console(stderr=True, highlight=False).print(f"compat fuzz --lifecycle: seed {seed}")
+    try:
+        report = check_lifecycle(max_examples=examples, seed=seed)
+    except AssertionError as failure:
+        console.print(escape(str(failure)), soft_wrap=True)
+        console.print(f"[red]a paused run did not end as the uninterrupted run[/] (seed {seed})")
+        return False
+    steps = ", ".join(f"{kind} {count}" for kind, count in sorted(report.steps.items()))
+    endings = ", ".join(f"{kind} {count}" for kind, count in sorted(report.endings.items()))
+    console.print(
+        f"{report.machines} machines, steps: {steps}; runs ended: {endings}; seed {seed}: "
+        "[green]every run ended as the uninterrupted run[/]",
+        soft_wrap=True,
+    )
+    return True
+
+
 def _plain(value: object) -> object:
     dump = getattr(value, "model_dump", None)
     if callable(dump):
@@ -192,4 +215,11 @@ def _plain(value: object) -> object:
     return value
 
 
-__all__ = ["Example", "fuzz", "invalid_campaign", "new_seed", "parse_duration"]
+__all__ = [
+    "Example",
+    "fuzz",
+    "invalid_campaign",
+    "lifecycle_campaign",
+    "new_seed",
+    "parse_duration",
+]

@@ -225,3 +225,14 @@ def test_cli_finds_saves_and_reports(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "report.json").read_text())
     assert data["ok"] is False and all(f["reproduced"] for f in data["findings"])
     assert {f["saved"] for f in data["findings"]} == {str(p) for p in saved}
+
+
+def test_cli_invalid_and_lifecycle_campaigns(tmp_path: Path) -> None:
+    invalid = _compat("--invalid", "--examples", "30", "--seed", "2", "--no-save", cwd=tmp_path)
+    assert invalid.returncode == 0, invalid.stdout + invalid.stderr
+    assert "no findings" in invalid.stdout
+    lifecycle = _compat("--lifecycle", "--examples", "5", "--seed", "2", cwd=tmp_path)
+    assert lifecycle.returncode == 0, lifecycle.stdout + lifecycle.stderr
+    assert "every run ended as the uninterrupted run" in lifecycle.stdout
+    both = _compat("--invalid", "--lifecycle", cwd=tmp_path)
+    assert both.returncode == 2 and "give one of them" in both.stderr
