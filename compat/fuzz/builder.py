@@ -235,7 +235,13 @@ class Builder:
             name = f"v_{node_id}"
             self.variables[name] = self.initial()
             self.writes[node_id] = {name}
-            out["params"] = {"values": {name: self.value(scope)}}
+            values: dict[str, Any] = {name: self.value(scope)}
+            if self.number(0, 2) == 0:  # a second value reading the first: before or after?
+                second = f"{name}_b"
+                self.variables[second] = self.initial()
+                self.writes[node_id].add(second)
+                values[second] = "{{ [vars." + name + "] }}"
+            out["params"] = {"values": values}
         elif kind == "transform":
             out["params"] = {"value": self.value(scope)}
         elif kind == "condition":
@@ -262,10 +268,7 @@ class Builder:
             self.options(out, retry=True, timeout=False)
             handles = ("error",)
         elif kind == "wait":
-            seconds: Any = self.pick((1, 2, 0.5, 0))
-            if self.on("rich_templates") and self.number(0, 3) == 0:
-                seconds = "{{ inputs.z + 0.5 }}"
-            out["params"] = {"seconds": seconds}
+            out["params"] = {"seconds": self.duration(scope)}
             self.options(out, retry=True, timeout=True)
         elif kind == "subworkflow":
             self.subworkflow(out, scope)
@@ -274,10 +277,19 @@ class Builder:
             self.tool(out, scope)
         return out, handles
 
+    def duration(self, scope: Scope) -> Any:
+        """Seconds of clock time: in a body often different per iteration or branch (later
+        branches finishing first), so that finish order and canonical order part."""
+        if scope.indices and self.flag():
+            return "{{ (3 - " + scope.indices[0] + ") * 0.5 }}"
+        if self.on("rich_templates") and self.number(0, 3) == 0:
+            return "{{ inputs.z + 0.5 }}"
+        return self.pick((1, 2, 0.5, 0))
+
     def initial(self) -> Any:
         if self.on("rich_templates") and self.flag():
-            if self.on("expression_errors") and self.number(0, 3) == 0:
-                return "{{ inputs.d // inputs.z }}"
+            if self.on("expression_errors") and self.number(0, 2) == 0:
+                return self.pick(["{{ inputs.d // inputs.z }}", "{{ inputs.items[0] }}"])
             return "{{ inputs.d }}"
         return 0
 
@@ -350,7 +362,7 @@ class Builder:
         if name == "length":
             return {"value": self.value(scope)}
         if name == "sleep":
-            return {"seconds": self.pick((1, 2, 0.5, 0)), "value": self.value(scope)}
+            return {"seconds": self.duration(scope), "value": self.value(scope)}
         if name == "flaky":
             return {"failures": self.number(0, 3)}
         if name == "raise":
@@ -467,7 +479,9 @@ class Builder:
                     made_handles = ("out", "error")
                 elif kind == "end":
                     made = {"id": node_id, "type": "end"}
-                    made["params"] = {"outputs": {f"o_{node_id}": self.value(scope)}}
+                    # Ends often share a key: the merge order (canonical) decides which wins.
+                    key = self.pick(["o", f"o_{node_id}"])
+                    made["params"] = {"outputs": {key: self.value(scope)}}
                     made_handles = ()
                 else:
                     made, made_handles = self.leaf(node_id, kind, scope)
@@ -509,6 +523,8 @@ class Builder:
                 outputs["last"] = "{{ nodes." + self.pick(top[1:]) + ".output }}"
             if self.variables and self.flag():
                 outputs["vars"] = "{{ vars }}"
+            if self.on("expression_errors") and self.number(0, 2) == 0:
+                outputs["bad"] = "{{ inputs.d // inputs.z }}"  # fails the run at its end
             doc["outputs"] = outputs
         return doc
 

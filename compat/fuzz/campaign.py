@@ -426,7 +426,9 @@ def _found(divergence: Divergence, index: int, flaky: bool) -> FoundDivergence:
         fixture=example.fixture(),
         modes=modes,
         report=divergence.report.model_dump(mode="json"),
-        nodes=sum(len(doc["nodes"]) for doc in example.generated.documents()),
+        nodes=sum(
+            len(doc["nodes"]) for doc in [example.generated.document, *example.generated.called()]
+        ),
         flaky=flaky,
     )
 

@@ -68,6 +68,24 @@ class GeneratedWorkflow:
     def documents(self) -> list[dict[str, Any]]:
         return [self.document, *self.library]
 
+    def called(self) -> list[dict[str, Any]]:
+        """The sub-workflows the main workflow calls, directly or not (what a fixture of it
+        needs; a shrunk example keeps no workflow nothing calls)."""
+        by_id = {doc["id"]: doc for doc in self.library}
+        wanted: list[str] = []
+        todo = [self.document]
+        while todo:
+            for node in todo.pop()["nodes"]:
+                target = (
+                    node.get("params", {}).get("workflow")
+                    if node["type"] == "subworkflow"
+                    else None
+                )
+                if target in by_id and target not in wanted:
+                    wanted.append(target)
+                    todo.append(by_id[target])
+        return [doc for doc in self.library if doc["id"] in wanted]
+
 
 def _choice(
     features: str | Iterable[str] | FeatureChoice | None, node_types: Iterable[str] | None
@@ -274,8 +292,9 @@ def fixture_document(
     if description:
         doc["description"] = description
     doc["workflow"] = generated.document
-    if generated.library:
-        doc["workflows"] = list(generated.library)
+    called = generated.called()
+    if called:
+        doc["workflows"] = called
     doc["cases"] = [case_document(case) for case in found]
     return doc
 
