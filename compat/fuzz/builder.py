@@ -150,6 +150,8 @@ class Builder:
     def refs(self, scope: Scope) -> list[str]:
         pool = [f"nodes.{n}.output" for n in scope.nodes]
         pool += [f"nodes.{n}.status" for n in scope.nodes]
+        if self.on("error_ports"):  # what a routed failure shows downstream
+            pool += [f"nodes.{n}.error" for n in scope.nodes]
         pool += [f"vars.{v}" for v in scope.variables] + scope.context + ["inputs.d"]
         return pool
 
