@@ -16,7 +16,10 @@ from engines.result import RunStatus
 from engines.tools import builtin_registry
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = sorted((REPO / "fixtures").glob("*.yaml"))
+#: The bundled fixtures, and the regression cases the fuzzer found (`fixtures/found/`).
+FIXTURES = sorted((REPO / "fixtures").glob("*.yaml")) + sorted(
+    (REPO / "fixtures" / "found").glob("*.yaml")
+)
 
 
 def _load(path: Path) -> Fixture:

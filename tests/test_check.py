@@ -42,7 +42,8 @@ def test_every_bundled_fixture_passes_on_both_engines(
     code, report, output = bundled
     assert code == 0, output
     assert report["ok"] is True
-    cases = sum(len(load_fixture(p).cases) for p in FIXTURES.glob("*.yaml"))
+    files = [*FIXTURES.glob("*.yaml"), *FIXTURES.glob("found/*.yaml")]
+    cases = sum(len(load_fixture(p).cases) for p in files)
     assert cases >= 142
     assert report["summary"]["cases"] == cases == len(report["cases"])
     assert report["summary"]["passed"] == cases

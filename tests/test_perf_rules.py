@@ -435,8 +435,14 @@ def chain_shape(sizes: tuple[int, ...]) -> Shape:
 
 
 def test_superlinear_names_an_engine_whose_cost_grows_quadratically() -> None:
+    # Wall-time fits: a moment of heavy load on a shared machine can flatten one (the short
+    # runs stretched, the long one not), so up to three measurements, and the rule must fire
+    # on the first that shows the growth (a linear engine never does: the test below).
     engines = {"quadratic": QuadraticGraph(QUADRATIC)}
-    report = measure_scaling(chain_shape((20, 80, 320)), engines, repeat=5)
+    for _ in range(3):
+        report = measure_scaling(chain_shape((20, 80, 320)), engines, repeat=5)
+        if recommend.superlinear(report):
+            break
     fit = report.engines["quadratic"]
     item = only(recommend.superlinear(report))
     assert (item.rule, item.engine, item.where) == ("superlinear", "quadratic", "shape chain")

@@ -137,7 +137,13 @@ def test_keys_name_the_bug_not_the_example() -> None:
 
 def test_a_divergence_is_shrunk_saved_and_reproduced(tmp_path: Path) -> None:
     options = FuzzOptions(
-        shadow=BROKEN, examples=300, seed=7, database=None, features="+loop", first=True
+        shadow=BROKEN,
+        examples=300,
+        seed=7,
+        database=None,
+        features="+loop",
+        first=True,
+        max_nodes=6,
     )
     report = run_fuzz(options, save=str(tmp_path))
     assert report.findings, "the reversed-loop bug was not found"
@@ -156,13 +162,21 @@ def test_the_database_replays_an_earlier_failure_first(tmp_path: Path) -> None:
     database = str(tmp_path / "db")
     found = run_fuzz(
         FuzzOptions(
-            shadow=BROKEN, examples=300, seed=7, database=database, features="+loop", first=True
+            shadow=BROKEN,
+            examples=300,
+            seed=7,
+            database=database,
+            features="+loop",
+            first=True,
+            max_nodes=6,
         )
     )
     assert found.findings
     # Another seed, too few examples to find it by chance: only the replay can.
     again = run_fuzz(
-        FuzzOptions(shadow=BROKEN, examples=1, seed=99, database=database, features="+loop")
+        FuzzOptions(
+            shadow=BROKEN, examples=1, seed=99, database=database, features="+loop", max_nodes=6
+        )
     )
     assert {f.found.key for f in again.findings} & {f.found.key for f in found.findings}
 
@@ -206,11 +220,13 @@ def test_cli_finds_saves_and_reports(tmp_path: Path) -> None:
         "--shadow",
         BROKEN,
         "--examples",
-        "300",
+        "100",
         "--seed",
         "7",
         "--features",
         "+loop",
+        "--max-nodes",
+        "6",
         "--no-db",
         "--save",
         str(tmp_path / "found"),
