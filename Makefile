@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install example test lint bench clean mutants
+.PHONY: install example test lint bench clean mutants fuzz-mutants
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: $(STAMP)
 ## process through compat check in every mode; fails unless every one is caught.
 mutants: $(STAMP)
 	$(BIN)/python -m tests.mutants
+
+## compat fuzz alone (no fixtures) against the same mutants, 60 s each: time to first
+## divergence and shrunk size (bench/fuzz_mutants.py; results in bench/RESULTS.md).
+fuzz-mutants: $(STAMP)
+	$(BIN)/python bench/fuzz_mutants.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
