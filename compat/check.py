@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -436,12 +436,21 @@ def check_options(**values: Any) -> CheckOptions:
             "--min-score is a similarity gate (the threshold policy); it cannot be combined "
             "with --policy equivalence"
         )
+    return options_of(CheckOptions, values)
+
+
+Options = TypeVar("Options", bound=BaseModel)
+
+
+def options_of(model: type[Options], values: dict[str, Any]) -> Options:
+    """A command's options model from keyword values, or a `ConfigError` naming the bad
+    option as the command line spells it (`--max-nodes: ...`)."""
     try:
-        return CheckOptions(**values)
+        return model(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "options"
         raise ConfigError(f"{name}: {first['msg']}") from None
 
 
-__all__ = ["CheckOptions", "Runner", "check_options", "collect", "run_check"]
+__all__ = ["CheckOptions", "Runner", "check_options", "collect", "options_of", "run_check"]

@@ -505,16 +505,10 @@ def fuzz(
 
 def fuzz_options(**values: Any) -> Any:
     """`FuzzOptions`, or a `ConfigError` naming the bad option."""
-    from pydantic import ValidationError
-
+    from compat.check import options_of
     from compat.fuzz.campaign import FuzzOptions
 
-    try:
-        return FuzzOptions(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "--" + str(first["loc"][0]).replace("_", "-") if first["loc"] else "options"
-        raise ConfigError(f"{name}: {first['msg']}") from None
+    return options_of(FuzzOptions, values)
 
 
 @app.command("export-journey")
