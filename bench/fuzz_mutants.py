@@ -13,9 +13,11 @@ the total time, shrinking included, is reported.
 
     python bench/fuzz_mutants.py [--only ID,ID] [--seed 0] [--budget 60] [--jobs 2]
                                  [--slack 360] [--json PATH] [--save DIR] [--features +a,-b]
+                                 [--resume PATH]
 
 Prints a markdown table and the summary to stdout (progress to stderr) and writes every
-result as JSON (default reports/fuzz_mutants.json).
+result as JSON (default reports/fuzz_mutants.json), rewritten as each job finishes so that
+`--resume` that file carries on an interrupted run.
 """
 
 from __future__ import annotations
@@ -198,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--features", help="compat fuzz --features, to diagnose a survivor (default: none)"
     )
+    parser.add_argument(
+        "--resume", help="a JSON this script wrote: skip the jobs it holds (bar crashed ones)"
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the real engines' run")
     args = parser.parse_args(argv)
 
@@ -205,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     mutants = [m for m in select(ids, load_catalog()) if ids or m.equivalent is None]
     jobs = ([] if args.no_baseline else [BASELINE]) + [m.id for m in mutants]
     results: dict[str, dict[str, Any]] = {}
+    if args.resume:
+        # The results of an interrupted run (its partial JSON): those jobs are not run again.
+        done = json.loads(Path(args.resume).read_text(encoding="utf-8")).get("results", {})
+        results.update({k: v for k, v in done.items() if k in jobs and v["status"] != CRASHED})
+        jobs = [j for j in jobs if j not in results]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fuzz-mutants-") as tmp:
         save = Path(args.save).resolve() if args.save else Path(tmp)
@@ -213,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             for future in as_completed(futures):
                 r = future.result()
                 results[r["id"]] = r
+                if args.json_path:  # so far: what --resume reads after an interruption
+                    _write(Path(args.json_path), {"partial": True, "results": results})
                 f = best(r)
                 print(
                     f"[{time.perf_counter() - started:7.0f} s] {r['id']}: {r['status']}"
@@ -264,8 +276,6 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
 
     if args.json_path:
-        path = Path(args.json_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = {
             "seed": args.seed,
             "budget": args.budget,
@@ -276,9 +286,17 @@ def main(argv: list[str] | None = None) -> int:
             "summary": stats,
             "baseline": base,
             "mutants": [results[m.id] for m in mutants],
+            "results": results,
         }
-        path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        _write(Path(args.json_path), data)
     return 0
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    temporary.replace(path)
 
 
 if __name__ == "__main__":
