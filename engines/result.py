@@ -1,18 +1,20 @@
 """The result contract: what every engine returns, so that any two can be compared.
 
-Engines build a result once, when a run stops (a validated `TraceEvent` costs about 2 us,
-less than `model_construct` with defaults); the harness validates results from engines it
-does not know by `RunResult.model_validate`.
+Engines build a result once, when a run stops, its trace in the lean form
+(`engines.trace`): `result.trace` turns it into `TraceEvent`s the first time it is read,
+and serialising or comparing a result with `==` does too. The harness validates results
+from engines it does not know by `RunResult.model_validate`.
 An engine may subclass `RunResult` to add fields of its own (the journey engine adds its
 transcript); the harness compares the fields defined here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, field_serializer
 
 #: Where a node execution happens: ((container id, iteration or branch index), ...),
 #: outermost container first; empty at the top level.
@@ -196,11 +198,77 @@ class RunResult(BaseModel):
     pause: PauseInfo | None = None
     metrics: RunMetrics = Field(default_factory=RunMetrics)
 
+    @classmethod
+    def with_lean_trace(cls, trace: Any, **fields: Any) -> Any:
+        """A result whose trace stays in the lean form (`engines.trace.LeanTrace`) until
+        read; the other fields are validated as usual. `trace` holds `NodeEvent`s only
+        (what engines build; `engines.trace.lean` converts anything else)."""
+        result = cls(**fields)
+        result.__dict__["trace"] = _trace.LeanTrace(trace)
+        return result
+
+    def lean_trace(self) -> Sequence[Any]:
+        """The trace without building `TraceEvent`s: `NodeEvent`s when the engine built the
+        result, else the `TraceEvent`s themselves (both have the same attributes)."""
+        return self.__dict__["trace"]  # type: ignore[no-any-return]
+
+    def _materialise(self) -> None:
+        trace = self.__dict__.get("trace")
+        if type(trace) is _trace.LeanTrace:
+            self.__dict__["trace"] = trace.models()
+
+    @field_serializer("trace", mode="wrap")
+    def _serialise_trace(self, value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+        if type(value) is _trace.LeanTrace:
+            value = value.models()
+        return handler(value)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RunResult):
+            self._materialise()
+            other._materialise()
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __iter__(self) -> Any:
+        self._materialise()
+        return super().__iter__()
+
+    def __repr_args__(self) -> Any:
+        self._materialise()
+        return super().__repr_args__()
+
     def executed_nodes(self) -> frozenset[str]:
         """Nodes that ran at least once (started or answered from the idempotency table)."""
         return frozenset(
-            e.node for e in self.trace if e.kind in (TraceKind.STARTED, TraceKind.DEDUPLICATED)
+            e.node
+            for e in self.lean_trace()
+            if e.kind in (TraceKind.STARTED, TraceKind.DEDUPLICATED)
         )
 
     def error_codes(self) -> list[tuple[str, str]]:
         return [(e.node, e.code) for e in self.errors]
+
+
+class _LazyTrace:
+    """`RunResult.trace`: a lean trace becomes `TraceEvent`s the first time it is read.
+
+    A data descriptor, so it is consulted before the instance's `__dict__`, where pydantic
+    keeps the field (and where its serialiser and `model_copy` find it)."""
+
+    def __get__(self, obj: RunResult | None, owner: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError("trace")
+        trace = obj.__dict__["trace"]
+        if type(trace) is _trace.LeanTrace:
+            trace = obj.__dict__["trace"] = trace.models()
+        return trace
+
+    def __set__(self, obj: RunResult, value: Any) -> None:
+        BaseModel.__setattr__(obj, "trace", value)  # pydantic refuses: the model is frozen
+
+
+RunResult.trace = _LazyTrace()  # type: ignore[assignment,misc]
+
+import engines.trace as _trace  # noqa: E402  (it imports TraceKind from here)

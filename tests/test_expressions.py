@@ -13,6 +13,7 @@ from engines.expressions import compile_expression, compile_template
 from engines.expressions.compiler import (
     JinjaTextTemplate,
     JinjaValueTemplate,
+    KeyTemplate,
     LiteralTemplate,
     PathTemplate,
     PathTextTemplate,
@@ -80,7 +81,7 @@ def test_render_gives_native_values_and_text(source: Any, expected: Any) -> None
 @pytest.mark.parametrize(
     ("source", "kind"),
     [
-        ("{{ inputs.n }}", PathTemplate),
+        ("{{ inputs.n }}", KeyTemplate),
         ("{{ nodes['odd-id:1'].output }}", PathTemplate),
         ("Hi {{ inputs.name }}", PathTextTemplate),
         ("{{ inputs.n + 1 }}", JinjaValueTemplate),

@@ -177,6 +177,36 @@ class PathTemplate(Template):
         return value
 
 
+class KeyTemplate(PathTemplate):
+    """`{{ root.key }}`, the commonest template (`inputs.x`, `vars.total`): one dict lookup
+    more than the scope's; anything else is `PathTemplate`'s, with the same result."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, source: str, root: str, key: str, fallback: Template) -> None:
+        super().__init__(source, root, (key,), fallback)
+        self.key = key
+
+    def render(self, scope: Scope) -> Any:
+        try:
+            value = scope[self.root]
+            if type(value) is dict:
+                value = value[self.key]
+                if type(value) in _DATA_TYPES:
+                    return value
+        except KeyError:
+            pass
+        return PathTemplate.render(self, scope)
+
+
+def path_template(
+    source: str, root: str, steps: tuple[str | int, ...], fallback: Template
+) -> PathTemplate:
+    if len(steps) == 1 and type(steps[0]) is str:
+        return KeyTemplate(source, root, steps[0], fallback)
+    return PathTemplate(source, root, steps, fallback)
+
+
 class JinjaTextTemplate(Template):
     """A string with Jinja in it, rendered by Jinja into a string."""
 
@@ -352,7 +382,7 @@ def _compile_jinja_string(source: str, fast: bool) -> Template:
         native = JinjaValueTemplate(source, expr, references)
         path = _path_of(expr) if fast else None
         if path is not None:
-            return PathTemplate(source, path[0], path[1], native)
+            return path_template(source, path[0], path[1], native)
         return native
     text = JinjaTextTemplate(source, tree, references)
     if fast and all(isinstance(n, jn.Output) for n in body):
@@ -422,7 +452,7 @@ def _compile_expression(source: str, fast: bool) -> Expression:
     except TemplateSyntaxError as exc:  # includes unknown filters and tests
         raise ExpressionSyntaxError(_syntax_message("expression", exc, source)) from None
     path = _path_of(expr) if fast else None
-    template: Template = native if path is None else PathTemplate(text, *path, native)
+    template: Template = native if path is None else path_template(text, *path, native)
     return Expression(source, template)
 
 

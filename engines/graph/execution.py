@@ -41,7 +41,7 @@ from engines.graph.tasks import (
     run_task,
 )
 from engines.model.nodes import ToolNode
-from engines.result import VARIABLES_NODE, IterationPath, NodeError, RunResult, TraceEvent
+from engines.result import VARIABLES_NODE, IterationPath, NodeError, RunResult
 from engines.result import RunStatus as Status
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ class Execution:
         self._tasks: dict[asyncio.Task[TaskResult], tuple[Frame, NodePlan]] = {}
         self._done: asyncio.Queue[asyncio.Task[TaskResult]] | None = None
         self._cancel_requested = False
+        #: Every node waits for the engine's `delay` (a test hook) as a task.
+        self._delayed = engine.delay is not None
         #: Clock time of the synchronous burst in progress (time cannot pass inside one).
         self._burst_time: float | None = None
         #: Attempt in progress of each retried node execution (a cancel fails that attempt).
@@ -175,14 +177,16 @@ class Execution:
             )
         return encode(self)
 
-    def subscribe(self, callback: Any) -> Any:
-        return self.stream.subscribe(callback)
+    def subscribe(self, callback: Any, *, models: bool = True) -> Any:
+        """Call `callback(event)` for every later event (node events as `TraceEvent`s, or
+        lean `NodeEvent`s with `models=False`); returns an unsubscribe function."""
+        return self.stream.subscribe(callback, models=models)
 
-    def events(self) -> Any:
+    def events(self, *, models: bool = True) -> Any:
         """An async iterator over the events of the current or next turn (empty once the
         execution has ended: there is no next turn)."""
         ended = self.status in (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
-        return self.stream.iterate(closed=ended)
+        return self.stream.iterate(closed=ended, models=models)
 
     def pause_point(self) -> Pending:
         return min(self.state.pending, key=lambda p: p.order_key)
@@ -241,7 +245,7 @@ class Execution:
     # ------------------------------------------------------------------ scheduling
 
     def _enqueue(self, frame: Frame, plan: NodePlan) -> None:
-        if plan.needs_task or self.engine.delay is not None:
+        if plan.needs_task or self._delayed:
             key = frame.order_key(plan)
             heapq.heappush(self._blocked, (key, next(self._counter), frame, plan))
         else:
@@ -278,7 +282,7 @@ class Execution:
             else:
                 containers.open_container(self, frame, plan)
             return
-        self.stream.node_event("started", plan.id, 1, frame.path, self._burst_time)  # type: ignore[arg-type]
+        self.stream.node_started(plan.id, frame.path, self._burst_time)  # type: ignore[arg-type]
         try:
             outcome = handler(plan.node, frame.scope)
         except NodeFailure as failure:
@@ -350,7 +354,7 @@ class Execution:
         if writes:
             self.state.write_vars(writes)
         frame.complete(plan.id, output)
-        self.stream.node_event("completed", plan.id, attempt, frame.path, self._burst_time)  # type: ignore[arg-type]
+        self.stream.node_completed(plan.id, attempt, frame.path, self._burst_time)  # type: ignore[arg-type]
         if plan.compensates:
             self._record_compensation(frame, plan, attempt)
         self._propagate(frame, plan, handles)
@@ -384,9 +388,8 @@ class Execution:
         self._check_frame(frame)
 
     def _propagate(self, frame: Frame, plan: NodePlan, handles: tuple[str, ...]) -> None:
-        nodes = self.plan.nodes
         remaining, fired = frame.remaining, frame.fired
-        dead: list[str] = []
+        dead: list[str] | None = None
         for handle, target in plan.out:
             if handle in handles:
                 fired[target] += 1
@@ -394,9 +397,22 @@ class Execution:
             remaining[target] = left
             if left == 0:
                 if fired[target]:
-                    self._enqueue(frame, nodes[target])
+                    following = self.plan.nodes[target]
+                    if following.needs_task or self._delayed:
+                        self._enqueue(frame, following)
+                    else:
+                        self._ready.append((frame, following))
+                elif dead is None:
+                    dead = [target]
                 else:
                     dead.append(target)
+        if dead is not None:
+            self._skip_dead(frame, dead)
+
+    def _skip_dead(self, frame: Frame, dead: list[str]) -> None:
+        """Skip nodes no path can reach any more, and what only they lead to (§7.3)."""
+        nodes = self.plan.nodes
+        remaining, fired = frame.remaining, frame.fired
         while dead:
             node_id = dead.pop()
             if frame.is_resolved(node_id):
@@ -463,12 +479,13 @@ class Execution:
             self.children[task] = child
 
         def forward(event: Event) -> None:
-            if isinstance(event, TraceEvent):
+            if event.node is not None:
+                detail = event.detail
                 self.emit(
-                    event.kind, event.node, event.attempt, (*prefix, *event.path), event.detail
+                    event.kind, event.node, event.attempt, (*prefix, *event.path), detail or None
                 )
 
-        child.subscribe(forward)
+        child.subscribe(forward, models=False)
         return child
 
 

@@ -4,6 +4,7 @@ and build the result (docs/semantics.md §7.8, §7.11, §7.12)."""
 from __future__ import annotations
 
 import time
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from engines import failures
@@ -16,8 +17,11 @@ from engines.result import (
     RunMetrics,
     RunResult,
     RunStatus,
+    TraceKind,
 )
 from engines.tools import ToolContext
+
+_kind_of = itemgetter(1)
 
 if TYPE_CHECKING:
     from engines.graph.execution import Execution
@@ -135,12 +139,13 @@ def build_result(execution: Execution, status: RunStatus, outputs: dict[str, Any
         node_errors = dict(top.routed)
     trace = execution.stream.trace()
     metrics = RunMetrics(
-        node_executions=execution.stream.started,
+        node_executions=list(map(_kind_of, trace)).count(TraceKind.STARTED),
         duration=execution._elapsed,
         wall_seconds=time.perf_counter() - execution._wall,
         subscriber_errors=len(execution.stream.subscriber_errors),
     )
-    return RunResult(
+    return RunResult.with_lean_trace(
+        trace,
         engine=execution.engine.name,
         workflow_id=execution.plan.id,
         status=status,
@@ -148,7 +153,6 @@ def build_result(execution: Execution, status: RunStatus, outputs: dict[str, Any
         vars=dict(execution.state.vars),
         node_outputs=node_outputs,
         node_errors=node_errors,
-        trace=trace,
         errors=_errors(execution),
         pause=_pause(execution.pause_point()) if status is RunStatus.PAUSED else None,
         metrics=metrics,

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from engines.consistency import PausedChecks, branch_indices
 from engines.errors import SnapshotInvalid
 from engines.graph.containers import loop_entry, parallel_entry
-from engines.graph.events import EventStream, ExecutionEvent, event_to_json
+from engines.graph.events import EventStream, ExecutionEvent, event_to_json, lean_event
 from engines.graph.plan import ExecutionPlan
 from engines.graph.snapshot_schema import FrameDoc, LoopDoc, ParallelDoc, SnapshotDoc
 from engines.graph.state import (
@@ -433,7 +433,7 @@ def _decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
     for event in doc.events:
         if isinstance(event, TraceEvent):
             decoder.check_node(event.node, "event")
-            events.append(event)
+            events.append(lean_event(event))
         else:
             events.append(ExecutionEvent(event.seq, event.kind, float(event.time)))
     checks.events([event.seq for event in doc.events], "event")

@@ -47,7 +47,7 @@ async def run(session: Session, frame: Walk, state: State, node: NodeBase) -> st
 
 def run_quick(session: Session, frame: Walk, node: NodeBase) -> str:
     """Run a node whose state settles at once (its type is in `QUICK_TYPES`, it is not timed)."""
-    session.emit("started", node.id, 1, frame.path)
+    session.node_started(node.id, frame.path)
     try:
         return _QUICK[node.type](session, frame, node, frame.scope)
     except NodeFailure as failure:

@@ -32,6 +32,12 @@ class Blueprint:
             {n: any(h == "error" for h, _ in out[n]) for n in out}
         )
         self.position = MappingProxyType(dict(self.topology.index))
+        #: The top level's end nodes in journey order: whose outputs merge into the run's.
+        nodes = self.workflow.node_map
+        top = self.journey.levels.get(None)
+        self.top_ends = tuple(
+            n for n in (top.order if top is not None else ()) if nodes[n].type == "end"
+        )
         #: Nodes whose state spends clock time or may repeat (run with timeouts and retries).
         self.timed = frozenset(
             n.id

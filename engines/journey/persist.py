@@ -41,6 +41,7 @@ from engines.journey.state import (
 )
 from engines.model.problems import problems_from
 from engines.result import RunStatus
+from engines.trace import lean
 
 if TYPE_CHECKING:
     from engines.journey.engine import JourneyEngine
@@ -126,7 +127,7 @@ def dump(session: Session) -> dict[str, Any]:
         "inputs": session.inputs,
         "vars": session.vars,
         "journey_vars": session.journey_vars,
-        "events": [e.model_dump(mode="json") for e in session.events],
+        "events": [e.model().model_dump(mode="json") for e in session.events],
         "path": [{"state": s, "token": t, "path": _steps(p)} for s, t, p in session.path],
         "transcript": [
             {"role": m.role, "text": m.text, "node": m.node} for m in session.transcript
@@ -418,7 +419,7 @@ def _load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
     for event in doc.events:
         loader.check(event.node, "trace")
     checks.events([event.seq for event in doc.events], "trace event")
-    session.events = list(doc.events)
+    session.events = list(lean(doc.events))
     for visit in doc.path:
         if visit.state not in blueprint.journey.states:
             raise SnapshotInvalid(

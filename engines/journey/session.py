@@ -14,6 +14,7 @@ import asyncio
 import json
 import time
 from contextlib import suppress
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from engines import failures
@@ -35,15 +36,17 @@ from engines.result import (
     RunMetrics,
     RunResult,
     RunStatus,
-    TraceEvent,
 )
 from engines.tools import ToolContext
+from engines.trace import EMPTY_DETAIL, KINDS, NodeEvent, new_event
 
 if TYPE_CHECKING:
     from engines.journey.engine import JourneyEngine
 
 NEW, RUNNING = "new", "running"
-_trusted = TraceEvent.trusted
+STARTED, COMPLETED = KINDS["started"], KINDS["completed"]
+_new = tuple.__new__
+_kind_of = itemgetter(1)
 
 
 class JourneyResult(RunResult):
@@ -97,7 +100,8 @@ class Session:
         self.records: dict[tuple[str, str], list[Record]] = {}
         self.undo: list[Undo] = []
         self.extra_errors: list[NodeError] = []
-        self.events: list[TraceEvent] = []
+        #: Node events in the lean form (`engines.trace`).
+        self.events: list[NodeEvent] = []
         self.path: list[tuple[str, str | None, IterationPath]] = []
         self.transcript: list[Message] = []
         self.elapsed = 0.0
@@ -218,7 +222,35 @@ class Session:
     ) -> None:
         events = self.events
         time = self.clock.now() - self._t0
-        event = _trusted(len(events), kind, node, attempt, path, time, detail)
+        event = new_event(len(events), KINDS[kind], node, attempt, path, time, detail)
+        events.append(event)
+        if self._forward is not None:
+            self._forward(event)
+
+    def node_started(self, node: str, path: IterationPath) -> None:
+        """`emit("started", node, 1, path)`, for the hot path (one per node)."""
+        events = self.events
+        time = self.clock.now() - self._t0
+        event = _new(NodeEvent, (len(events), STARTED, node, 1, path, time, EMPTY_DETAIL))
+        events.append(event)
+        if self._forward is not None:
+            self._forward(event)
+
+    def node_completed(self, node: str, attempt: int, path: IterationPath) -> None:
+        """`emit("completed", ...)`, for the hot path (one per node)."""
+        events = self.events
+        event = _new(
+            NodeEvent,
+            (
+                len(events),
+                COMPLETED,
+                node,
+                attempt,
+                path,
+                self.clock.now() - self._t0,
+                EMPTY_DETAIL,
+            ),
+        )
         events.append(event)
         if self._forward is not None:
             self._forward(event)
@@ -253,8 +285,9 @@ class Session:
         )
         child.elapsed = self.now()
 
-        def forward(event: TraceEvent) -> None:
-            self.emit(event.kind, event.node, event.attempt, (*prefix, *event.path), event.detail)
+        def forward(event: NodeEvent) -> None:
+            detail = event.detail
+            self.emit(event.kind, event.node, event.attempt, (*prefix, *event.path), detail or None)
 
         child._forward = forward
         return child
@@ -300,9 +333,9 @@ class Session:
         if declared is not None:
             return {name: t.render(top.scope) for name, t in declared.items()}
         merged: dict[str, Any] = {}
-        for node_id in top.level.order:
+        for node_id in self.blueprint.top_ends:
             state = top.settled.get(node_id)
-            if self.workflow.node(node_id).type == "end" and state and state["status"] == DONE:
+            if state and state["status"] == DONE:
                 merged.update(state["output"])
         return merged
 
@@ -353,8 +386,9 @@ class Session:
                 schema=schema.as_json_schema() if schema is not None else None,
                 path=question.walk.path,
             )
-        events = tuple(self.events)
-        return JourneyResult(
+        events = self.events
+        return JourneyResult.with_lean_trace(
+            events,
             engine=self.engine.name,
             workflow_id=self.workflow.id,
             status=status,
@@ -362,11 +396,10 @@ class Session:
             vars=dict(self.vars),
             node_outputs=node_outputs,
             node_errors=node_errors,
-            trace=events,
             errors=(*errors, *self.extra_errors),
             pause=pause,
             metrics=RunMetrics(
-                node_executions=sum(1 for e in events if e.kind == "started"),
+                node_executions=list(map(_kind_of, events)).count(STARTED),
                 duration=self.elapsed,
                 wall_seconds=time.perf_counter() - self._wall,
                 states=len(self.path),

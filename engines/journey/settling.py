@@ -37,7 +37,7 @@ def complete(
     token: str = "completed",
 ) -> str:
     frame.settle_done(node_id, output)
-    session.emit("completed", node_id, attempt, frame.path)
+    session.node_completed(node_id, attempt, frame.path)
     node = session.nodes[node_id]
     if node.compensate is not None:
         session.remember_undo(frame, node, attempt)
