@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from engines import failures
 from engines.errors import EngineStateError, ExpressionError, InputInvalid, NodeFailure
 from engines.expressions import as_json
-from engines.graph import containers, finish
+from engines.graph import containers, finish, packing
 from engines.graph.events import Event, EventStream
 from engines.graph.handlers import ERROR, Effect, Outcome
 from engines.graph.plan import ExecutionPlan, NodePlan
@@ -88,6 +88,8 @@ class Execution:
         self.attempts: dict[tuple[IterationPath, str], int] = {}
         #: The child run each sub-workflow task is running (a cancel cancels the child).
         self.children: dict[asyncio.Task[Any], Execution] = {}
+        #: While paused: the bulk of the state, packed (`engines.graph.packing`).
+        self.packed: packing.Packed | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -175,6 +177,7 @@ class Execution:
             raise EngineStateError(
                 f"execution {self.id!r} is {self.status}: only a paused execution has a snapshot"
             )
+        packing.unpack(self)  # for good: the snapshot shares the state's containers
         return encode(self)
 
     def subscribe(self, callback: Any, *, models: bool = True) -> Any:
@@ -217,9 +220,12 @@ class Execution:
         finally:
             for task in list(self._tasks):
                 task.cancel()
-        return await finish.end_turn(self)
+        result = await finish.end_turn(self)
+        self._done = None  # the next turn makes its own; a paused run need not keep it
+        return result
 
     def _begin_turn(self, kind: str) -> None:
+        packing.unpack(self)
         self.status = RUNNING
         self._wall = time.perf_counter()
         self._t0 = self.engine.clock.now() - self._elapsed

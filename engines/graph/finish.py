@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from engines import failures
 from engines.errors import ExpressionError, NodeFailure
+from engines.graph import packing
 from engines.graph.state import COMPLETED, Pending
 from engines.result import (
     OUTPUTS_NODE,
@@ -59,7 +60,10 @@ async def end_turn(execution: Execution, force: RunStatus | None = None) -> RunR
     }[status]
     execution.emit(kind, None, 0, ())
     execution.stream.close_turn()
-    return build_result(execution, status, outputs)
+    result = build_result(execution, status, outputs)
+    if status is RunStatus.PAUSED:
+        packing.pack(execution)
+    return result
 
 
 def final_outputs(execution: Execution) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from engines import failures
 from engines.errors import EngineStateError, ExpressionError, InputInvalid, NodeFailure
 from engines.expressions import as_json
-from engines.journey import walker
+from engines.journey import packing, walker
 from engines.journey.blueprint import Blueprint
 from engines.journey.cancel import Unwound, close_dead_paths, request
 from engines.journey.model import State
@@ -103,6 +103,8 @@ class Session:
         #: Node events in the lean form (`engines.trace`).
         self.events: list[NodeEvent] = []
         self.path: list[tuple[str, str | None, IterationPath]] = []
+        #: While paused: the bulk of the state, packed (`engines.journey.packing`).
+        self.packed: packing.Packed | None = None
         self.transcript: list[Message] = []
         self.elapsed = 0.0
         self._t0 = 0.0
@@ -201,6 +203,7 @@ class Session:
     # ------------------------------------------------------------------ bookkeeping
 
     def _begin(self) -> None:
+        packing.unpack(self)
         self.status = RUNNING
         self._task = asyncio.current_task()
         self.cancelling = self._interrupted = self._ending = False
@@ -324,7 +327,11 @@ class Session:
             self.say(self.pending_question().prompt, self.pending_question().node)
         self.status = status
         self.elapsed = self.now()
-        return self._result(status, outputs)
+        result = self._result(status, outputs)
+        self._task = None  # a finished task keeps its result: the session need not
+        if status is RunStatus.PAUSED:
+            packing.pack(self)
+        return result
 
     def _outputs(self) -> dict[str, Any]:
         top = self.top
@@ -417,6 +424,7 @@ class Session:
             raise EngineStateError(
                 f"session {self.id!r} is {self.status}: only a paused session can be saved"
             )
+        packing.unpack(self)  # for good: the copy shares the session's containers
         return dump(self)
 
 
