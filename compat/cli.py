@@ -9,7 +9,6 @@ The commands' work lives in `compat.commands`; this module only declares the opt
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import math
 import os
 import sys
@@ -20,12 +19,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+# Only what declaring the options needs: each command imports its own work when it runs, so
+# `compat --help` (and a usage error) costs typer and little else (bench/startup.py).
 from compat import commands
-from compat.executors.adhoc import probe_tools
 from compat.executors.process import DEFAULT_MEMORY_MB
-from compat.safe_text import printable
-from compat.validation import validate_paths
-from engines.config import load_config
 from engines.errors import CompatError, ConfigError
 
 EXIT_BAD_INPUT = 2
@@ -48,6 +45,13 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _printable(text: object) -> str:
+    """`compat.safe_text.printable`, imported only when there is an error to show."""
+    from compat.safe_text import printable
+
+    return printable(text)
+
+
 def guarded(command: F) -> F:
     """Turn our exceptions into one line and exit code 2, and our bugs into one line and 3."""
 
@@ -61,14 +65,14 @@ def guarded(command: F) -> F:
             typer.echo("compat: interrupted; no verdict (nothing was checked to the end)", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except CompatError as exc:
-            lines = (printable(line) for line in str(exc).splitlines())
+            lines = (_printable(line) for line in str(exc).splitlines())
             typer.echo(f"compat: {' / '.join(lines)}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except Exception as exc:
             if os.environ.get("COMPAT_DEBUG"):
                 raise
             typer.echo(
-                f"compat: internal error: {type(exc).__name__}: {printable(exc)} "
+                f"compat: internal error: {type(exc).__name__}: {_printable(exc)} "
                 "(set COMPAT_DEBUG=1 to see the traceback)",
                 err=True,
             )
@@ -80,6 +84,8 @@ def guarded(command: F) -> F:
 def _print_version(value: bool) -> None:
     if not value:
         return
+    import importlib.metadata
+
     try:
         version = importlib.metadata.version("compat")
     except importlib.metadata.PackageNotFoundError:
@@ -118,8 +124,14 @@ def validate(
     config: ConfigOption = None,
 ) -> None:
     """Check documents against the model and its rules; exit 2 if any is invalid."""
+    from compat.validation import validate_paths
+    from engines.config import load_config
+
     settings = load_config(path=config) if config else load_config()
-    probe_tools(config, DEFAULT_MEMORY_MB)  # a tool module that exits or hangs, in a worker
+    if settings.tool_modules:  # a tool module that exits or hangs does so in a worker
+        from compat.executors.adhoc import probe_tools
+
+        probe_tools(config, DEFAULT_MEMORY_MB)
     reports = validate_paths(paths, settings.tool_registry(), settings.workflow_root_paths())
     for report in reports:
         for line in report.lines():
@@ -552,7 +564,7 @@ def main() -> None:
             sys.exit(EXIT_BAD_INPUT)
         ctx = getattr(exc, "ctx", None)
         where = ctx.command_path if ctx is not None else "compat"
-        message = " ".join(printable(exc.format_message()).split())
+        message = " ".join(_printable(exc.format_message()).split())
         typer.echo(f"compat: {message} (see '{where} -h')", err=True)
         sys.exit(EXIT_BAD_INPUT)
     sys.exit(code if isinstance(code, int) else 0)

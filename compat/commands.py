@@ -13,36 +13,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-
-from compat import render
-from compat.adhoc import Target, load_target, target_tolerances
-from compat.check import check_options, run_check
-from compat.compare import compare_runs
-from compat.engines import EngineRun, load_engine, run_engine
-from compat.executors.adhoc import run_in_worker, tool_worker
 from compat.executors.process import DEFAULT_MEMORY_MB
-from compat.outputs import refuse_overwrite, write_atomically
-from compat.perf.render import print_report
-from compat.perf.report import CasePerf
-from compat.perf.run import perf_options, run_perf
-from compat.report import CaseReport, schema_text
-from compat.safe_text import markup as escape  # rich-escaped and free of terminal controls
-from engines.clock import VirtualClock
-from engines.config import EngineConfig, load_config
 from engines.errors import ConfigError
-from engines.journey import JourneyEngine
-from engines.journey.export import to_mermaid, to_parlant
-from engines.result import RunStatus
+
+if TYPE_CHECKING:  # each command imports what it needs: `compat --help` imports none of it
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from compat.adhoc import Target
+    from compat.engines import EngineRun
+    from compat.perf.report import CasePerf
+    from compat.report import CaseReport
+    from engines.config import EngineConfig
+
+
+def escape(text: object) -> str:
+    """`text` rich-escaped and free of terminal controls (compat/safe_text.py)."""
+    from compat.safe_text import markup
+
+    return markup(text)
 
 
 class ExportFormat(StrEnum):
@@ -51,11 +42,15 @@ class ExportFormat(StrEnum):
 
 
 def _config(path: Path | None) -> EngineConfig:
+    from engines.config import load_config
+
     return load_config(path=path) if path else load_config()
 
 
 def _console() -> Console:
     """Rich's console; off a terminal (pipes, CI logs) 120 columns unless COLUMNS says."""
+    from rich.console import Console
+
     console = Console(highlight=False, soft_wrap=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(highlight=False, soft_wrap=False, width=120)
@@ -65,6 +60,14 @@ def _console() -> Console:
 @contextmanager
 def _bar(err: Console, label: str) -> Iterator[tuple[Progress, TaskID]]:
     """A progress bar on stderr (only shown on a terminal), cleared when done."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn(label),
         BarColumn(),
@@ -78,6 +81,8 @@ def _bar(err: Console, label: str) -> Iterator[tuple[Progress, TaskID]]:
 
 
 def _write(json_path: str, text: str) -> None:
+    from compat.outputs import write_atomically
+
     write_atomically(json_path, text)  # a killed run leaves no half-written report
 
 
@@ -101,6 +106,12 @@ def check(
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
+    from rich.console import Console
+
+    from compat import render
+    from compat.check import check_options, run_check
+    from compat.outputs import refuse_overwrite
+
     if max_slowdown is not None and not perf:
         raise ConfigError("--max-slowdown needs --perf (it gates on the measured slowdown)")
     refuse_overwrite(json_path, paths, config)  # before anything runs
@@ -160,6 +171,12 @@ def perf(
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
+    from rich.console import Console
+
+    from compat.outputs import refuse_overwrite
+    from compat.perf.render import print_report
+    from compat.perf.run import perf_options, run_perf
+
     refuse_overwrite(json_path, paths, config)  # before anything runs
     options = perf_options(
         primary=primary,
@@ -215,6 +232,9 @@ def run(
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
+    from compat import render
+    from engines.result import RunStatus
+
     given = Given(target, case, inputs, conversation)
     with _engine_runs(given, config, in_process, memory_mb, timeout) as (_, _chosen, execute):
         outcome = execute(engine)
@@ -248,6 +268,10 @@ def _engine_runs(
     """The configuration, the target loaded, and a way to run an engine on it: in a worker
     process (tools imported there first, the run killed at the timeout) or, with
     `--in-process`, in a thread."""
+    from compat.adhoc import load_target
+    from compat.engines import load_engine, run_engine
+    from compat.executors.adhoc import run_in_worker, tool_worker
+
     worker = None if in_process else tool_worker(config, memory_mb or None, timeout)
     try:
         settings = _config(config)
@@ -302,6 +326,10 @@ def diff(
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
 ) -> bool:
+    from compat import render
+    from compat.adhoc import target_tolerances
+    from compat.compare import compare_runs
+
     given = Given(target, case, inputs, conversation)
     with _engine_runs(given, config, in_process, memory_mb, timeout) as (
         settings,
@@ -330,6 +358,11 @@ def diff(
 def export_journey(
     target: Path, format: ExportFormat, *, workflow: str | None, config: Path | None
 ) -> str:
+    from compat.adhoc import load_target
+    from engines.clock import VirtualClock
+    from engines.journey import JourneyEngine
+    from engines.journey.export import to_mermaid, to_parlant
+
     settings = _config(config)
     tools = settings.tool_registry()
     chosen = load_target(target, tools, roots=settings.workflow_root_paths())
@@ -346,4 +379,6 @@ def export_journey(
 
 
 def report_schema_text() -> str:
+    from compat.report import schema_text
+
     return schema_text()

@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:  # imported where used: `compat check` without --perf never needs numpy
+    import numpy as np
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -34,6 +37,8 @@ class Summary(BaseModel):
 
     @classmethod
     def of(cls, values: Sequence[float]) -> Summary:
+        import numpy as np
+
         data = np.asarray(values, dtype=float)
         if data.size == 0:
             return cls(n=0, median=math.nan, p95=math.nan, min=math.nan, max=math.nan)
@@ -73,6 +78,8 @@ class Ratio(BaseModel):
 
 
 def pair_ratios(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+    import numpy as np
+
     left, right = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     n = min(left.size, right.size)
     left, right = left[:n], right[:n]
@@ -85,6 +92,8 @@ def bootstrap_interval(
     ratios: np.ndarray, *, level: float = 0.95, resamples: int = RESAMPLES, seed: int = SEED
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the median of `ratios`."""
+    import numpy as np
+
     if ratios.size == 1:
         return float(ratios[0]), float(ratios[0])
     rng = np.random.default_rng(seed)
@@ -101,6 +110,8 @@ def compare(a: Sequence[float], b: Sequence[float], *, band: float = 0.10) -> Ra
     parity: the whole interval lies inside the band; faster / slower: the whole interval lies
     beyond it; inconclusive: the interval straddles a band edge — then `runs_needed` says
     about how many pairs would shrink the interval (as 1/√n) enough to decide."""
+    import numpy as np
+
     ratios = pair_ratios(a, b)
     if ratios.size == 0:
         return Ratio(
@@ -151,6 +162,8 @@ def _runs_needed(
 
 def loglog_slope(sizes: Sequence[float], costs: Sequence[float]) -> float:
     """The exponent k of cost ∝ size^k, fitted by least squares on log–log axes."""
+    import numpy as np
+
     x = np.log(np.asarray(sizes, dtype=float))
     y = np.log(np.maximum(np.asarray(costs, dtype=float), 1e-12))
     slope, _ = np.polyfit(x, y, 1)
@@ -159,5 +172,7 @@ def loglog_slope(sizes: Sequence[float], costs: Sequence[float]) -> float:
 
 def linear_fit(sizes: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
     """(intercept, slope) of values ≈ intercept + slope × size."""
+    import numpy as np
+
     slope, intercept = np.polyfit(np.asarray(sizes, float), np.asarray(values, float), 1)
     return float(intercept), float(slope)

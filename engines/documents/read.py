@@ -10,19 +10,27 @@ bytes that expand to billions), and none may refer to a node containing it; docu
 at most `MAX_DEPTH` levels; integers have at most `MAX_INT_DIGITS` digits (Python cannot
 print a longer one). A parse error says where and what, never the text it found there: the
 file may not be a workflow document at all, and its content is nobody's business.
+
+YAML is parsed by libyaml's C parser when PyYAML has it (about ten times faster), with the
+same constructors and limits. Its error messages differ from PyYAML's, so when it refuses a
+text, or the text breaks a limit, the pure-Python loader reads it again to say what and
+where: a message never depends on which parser is installed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from engines.documents.files import MAX_FILE_BYTES, read_regular
-from engines.errors import DocumentError
+from engines.errors import ConfigError, DocumentError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 DOCUMENT_SUFFIXES = (".json", *YAML_SUFFIXES)
@@ -37,6 +45,8 @@ _INT_LIMIT = 10**MAX_INT_DIGITS
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
+    "HAS_LIBYAML",
+    "LIBYAML",
     "MAX_ALIAS_NODES",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
@@ -69,13 +79,38 @@ def _int_too_large(digits: int) -> str:
 # --------------------------------------------------------------------------- YAML
 
 
+#: Whether PyYAML has libyaml, whose C parser `parse_yaml` then uses unless told not to.
+HAS_LIBYAML: bool = bool(getattr(yaml, "__with_libyaml__", False))
+#: Whether `parse_yaml` uses libyaml when not told (so `read_document` does): set it to False
+#: to compare with the pure-Python parser (tests, bench/loading.py).
+LIBYAML: bool = HAS_LIBYAML
+
+
 class _SafeProblem(yaml.constructor.ConstructorError):
     """A problem whose text is ours: it quotes nothing from the file but plain names."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key that appears twice in one mapping, nesting deeper
-    than `MAX_DEPTH` and aliases that expand the document by more than `MAX_ALIAS_NODES`."""
+class _Constructor(yaml.constructor.SafeConstructor):
+    """The safe constructor both loaders share: duplicate keys and huge integers refused
+    (constructors registered below), a failing tag constructor reported at its place."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A node, or a `_SafeProblem` at its place when its tag's constructor fails on the
+        value (`!!int 0b`, a date such as 2001-13-45, `!!timestamp x`): PyYAML raises
+        Python's own errors there, which quote the value and name no place."""
+        try:
+            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
+        except (yaml.YAMLError, RecursionError, MemoryError):
+            raise
+        except Exception:
+            name = str(node.tag).rpartition(":")[2] or "value"
+            raise _SafeProblem(None, None, f"an invalid {name}", node.start_mark) from None
+
+
+class _UniqueKeyLoader(_Constructor, yaml.SafeLoader):
+    """The pure-Python safe loader, refusing a key that appears twice in one mapping, nesting
+    deeper than `MAX_DEPTH` and aliases that expand the document by more than
+    `MAX_ALIAS_NODES`. Its messages are the ones users see."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -97,18 +132,6 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        """A node, or a `_SafeProblem` at its place when its tag's constructor fails on the
-        value (`!!int 0b`, a date such as 2001-13-45, `!!timestamp x`): PyYAML raises
-        Python's own errors there, which quote the value and name no place."""
-        try:
-            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
-        except (yaml.YAMLError, RecursionError, MemoryError):
-            raise
-        except Exception:
-            name = str(node.tag).rpartition(":")[2] or "value"
-            raise _SafeProblem(None, None, f"an invalid {name}", node.start_mark) from None
-
     def get_single_data(self) -> Any:
         node = self.get_single_node()
         if node is None:
@@ -116,6 +139,91 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         if self._first_alias is not None:
             _check_expansion(node, self._first_alias)
         return self.construct_document(node)
+
+
+#: Where a token may start: at the start, after white space or an indicator.
+_TOKEN_START = r"(?<![^\s,\[\]{}:?])"
+#: Text libyaml and PyYAML's pure-Python parser are known to read differently, which only the
+#: latter reads (found by comparing the two on random text, tests/documents/): a tab
+#: (libyaml takes it for a space where PyYAML refuses it), a byte-order mark after the start
+#: (libyaml skips one at the start of any line), the non-specific tag `!` (on an empty value
+#: libyaml makes '' where PyYAML makes null), a tag running into a flow indicator
+#: (`[!a, b]`: libyaml ends the tag there, PyYAML reads on), a block scalar's header
+#: followed by `#` without a space (libyaml takes it for a comment), and an empty explicit
+#: key in a flow collection (`[?,,a]`: libyaml skips the token after the `?`). A `?` inside
+#: a plain scalar in a flow collection is found on the nodes instead (`_question_in_flow`).
+_LIBYAML_DIFFERS = re.compile(
+    rf"\t|(?!\A)\ufeff|{_TOKEN_START}!(?:(?=\s|\Z)|\S*[,\[\]{{}}])|[|>][-+0-9]*#"
+    rf"|{_TOKEN_START}\?(?:\s|#[^\n]*)*[,\]:]"
+)
+
+
+class _Unsure(Exception):
+    """The C loader's way of saying "ask the pure-Python loader": it found a problem, whose
+    message only the pure-Python loader words as users see it."""
+
+
+if HAS_LIBYAML:
+
+    class _CUniqueKeyLoader(_Constructor, yaml.CSafeLoader):  # type: ignore[misc]
+        """libyaml's parser and composer, then the same checks and constructors as
+        `_UniqueKeyLoader`. libyaml composes the whole node graph first (it nests at most
+        1,000 levels, and shares an aliased node rather than copying it), so nesting and
+        aliases are checked on the graph, before anything is constructed."""
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            text = stream if isinstance(stream, str) else None
+            # An alias needs a `*` and its anchor a `&`: without both, no node is shared,
+            # and the cheap depth walk is enough.
+            self._aliases = text is None or ("*" in text and "&" in text)
+            self._question = text is None or "?" in text
+
+        def get_single_data(self) -> Any:
+            node = self.get_single_node()
+            if node is None:
+                return None
+            added, depth = _expansion(node) if self._aliases else (0, _depth(node))
+            if added > MAX_ALIAS_NODES or depth > MAX_DEPTH:
+                raise _Unsure
+            if self._question and _question_in_flow(node):
+                raise _Unsure
+            return self.construct_document(node)
+
+
+def _question_in_flow(root: yaml.Node) -> bool:
+    """Whether a plain scalar in a flow collection holds a `?`: PyYAML ends the scalar there
+    (and then mostly refuses the text), libyaml reads on (`[a?b]` is `['a?b']` to it)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.id == "scalar" or id(node) in seen:
+            continue
+        seen.add(id(node))
+        kids = _children(node)
+        if node.flow_style and any(
+            kid.id == "scalar" and not kid.style and "?" in kid.value for kid in kids
+        ):
+            return True
+        stack += kids
+    return False
+
+
+def _depth(root: yaml.Node) -> int:
+    """Levels of nested collections in a node tree (no node shared: no aliases)."""
+    level = [] if isinstance(root, yaml.ScalarNode) else [root]
+    depth = 0
+    while level:
+        depth += 1
+        below: list[yaml.Node] = []
+        for node in level:
+            if isinstance(node, yaml.MappingNode):
+                below += (part for pair in node.value for part in pair if part.id != "scalar")
+            else:
+                below += (item for item in node.value if item.id != "scalar")
+        level = below
+    return depth
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -130,8 +238,24 @@ _CAP = 1 << 62  # sizes saturate here: a bomb's true size is astronomically larg
 
 
 def _check_expansion(root: yaml.Node, first_alias: yaml.Mark) -> None:
-    """Refuse a node graph whose aliases expand it too much, too deep, or without end.
-    Linear in the nodes written: every node's expanded size is computed once."""
+    """Refuse a node graph whose aliases expand it too much, too deep, or without end."""
+    added, depth = _expansion(root)
+    if added > MAX_ALIAS_NODES:
+        raise _SafeProblem(
+            None,
+            None,
+            f"YAML aliases (the first at line {first_alias.line + 1}) expand the document by "
+            f"more than {MAX_ALIAS_NODES:,} nodes, the limit against alias bombs",
+            None,
+        )
+    if depth > MAX_DEPTH:
+        raise _SafeProblem(None, None, f"once its aliases are expanded, {_too_deep()}", None)
+
+
+def _expansion(root: yaml.Node) -> tuple[int, int]:
+    """The nodes aliases add to a node graph once expanded, and its depth so expanded; a
+    `_SafeProblem` if a node contains itself. Linear in the nodes written: every node's
+    expanded size is computed once."""
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     active: set[int] = set()
@@ -161,16 +285,7 @@ def _check_expansion(root: yaml.Node, first_alias: yaml.Mark) -> None:
         written += 1
         stack.append((node, True))
         stack.extend((kid, False) for kid in _children(node) if id(kid) not in size)
-    if size[id(root)] - written > MAX_ALIAS_NODES:
-        raise _SafeProblem(
-            None,
-            None,
-            f"YAML aliases (the first at line {first_alias.line + 1}) expand the document by "
-            f"more than {MAX_ALIAS_NODES:,} nodes, the limit against alias bombs",
-            None,
-        )
-    if depth[id(root)] > MAX_DEPTH:
-        raise _SafeProblem(None, None, f"once its aliases are expanded, {_too_deep()}", None)
+    return size[id(root)] - written, depth[id(root)]
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
@@ -201,11 +316,11 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     return value
 
 
-_UniqueKeyLoader.add_constructor(
+_Constructor.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,  # type: ignore[arg-type]
 )
-_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[arg-type]
+_Constructor.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[arg-type]
 
 #: A quoted fragment of a PyYAML message (it quotes the text it found).
 _QUOTED = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\"""")
@@ -223,7 +338,39 @@ def _plain(problem: str) -> str:
     return re.sub(r"\s+([;,])", r"\1", re.sub(r" {2,}", " ", text)).strip(" ;,") or "invalid"
 
 
-def parse_yaml(text: str, source: str) -> Any:
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """Python's cyclic garbage collector paused: a parse allocates a node and an object per
+    value, none of them garbage, and each collection re-scans them all (without the pause,
+    parsing a 1 MB file costs twice as much CPU)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def parse_yaml(text: str, source: str, *, libyaml: bool | None = None) -> Any:
+    """The YAML document in `text`, or a `DocumentError` naming `source`, what and where.
+    `libyaml`: None parses with libyaml when PyYAML has it (`LIBYAML`), False with PyYAML's
+    pure-Python parser, True with libyaml; values and messages are the same either way."""
+    fast = LIBYAML if libyaml is None else libyaml
+    if fast and not HAS_LIBYAML:
+        raise ConfigError("parse_yaml: libyaml asked for, but this PyYAML is built without it")
+    if fast and not _LIBYAML_DIFFERS.search(text):
+        try:
+            with _no_collection():
+                return yaml.load(text, Loader=_CUniqueKeyLoader)
+        except Exception:  # refused or unsure: the pure-Python loader says what and where
+            pass
+    with _no_collection():
+        return _parse_pure(text, source)
+
+
+def _parse_pure(text: str, source: str) -> Any:
+    """`parse_yaml` with PyYAML's pure-Python loader, whose messages are the ones shown."""
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at an offset
