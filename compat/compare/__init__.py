@@ -4,6 +4,9 @@ Every field of the result contract that docs/semantics.md §9 requires to be equ
 compared by exactly one dimension (`contract.py` is the list, field by field); what the
 contract leaves open (event times, metrics, an engine's own additions) is not. The verdict
 (`verdict.py`) then follows the tolerances' policy.
+
+Equal results are recognised at about the cost of `==` (`shortcut.py`): each dimension
+walks its two sides only where they are not exactly equal, types included.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from compat.compare.errors import compare_errors
-from compat.compare.events import malformations
+from compat.compare.events import events_of
 from compat.compare.model import Comparison, Difference, DimensionResult, Severity
 from compat.compare.outcome import compare_outcome
 from compat.compare.trace import compare_traces
@@ -87,12 +90,12 @@ def compare_runs(
                 weight=weights["context"],
             ),
             compare_traces(
-                left.trace,
-                right.trace,
+                events_of(left),
+                events_of(right),
                 workflow,
                 weight=weights["trace"],
                 tol=tol,
-                malformed=(malformations(left), malformations(right)),
+                malformed=None,  # found from the same pass over the events
                 registry=registry,
             ),
             compare_errors(

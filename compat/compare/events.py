@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from itertools import pairwise
+from operator import attrgetter, le
 from typing import Any
 
 from compat.compare.model import Difference, Severity
 from compat.compare.values import values_equal
 from compat.tolerances import Tolerances
 from engines.model import ValidatedWorkflow
-from engines.result import RunResult, TraceEvent
+from engines.result import RunResult, TraceEvent, TraceKind
 
 #: The detail keys §10 lists for each event kind: these, and only these, must agree.
 DETAIL_KEYS: dict[str, tuple[str, ...]] = {
@@ -40,6 +40,26 @@ DETAIL_KEYS: dict[str, tuple[str, ...]] = {
 #: The kinds whose events carry details to compare.
 _DETAILED = frozenset(kind for kind, keys in DETAIL_KEYS.items() if keys)
 _ABSENT = object()
+#: Each kind's text: a `TraceKind` member, or the text itself, gives the plain `str`.
+_KIND_TEXT: dict[str, str] = {kind: kind.value for kind in TraceKind}
+_SEQ = attrgetter("seq")
+
+Step = tuple[Any, ...]
+
+
+def events_of(result: RunResult) -> Sequence[TraceEvent]:
+    """A result's trace events as the engine built them: the lean form when the result has
+    one (`lean_trace()`), so that comparing never builds pydantic events. Only the events'
+    attributes (seq, kind, node, attempt, path, time, detail) are read, by every function
+    here."""
+    lean = getattr(result, "lean_trace", None)
+    return lean() if lean is not None else result.trace
+
+
+def steps_of(events: Sequence[TraceEvent]) -> list[Step]:
+    """Each event's step `(node, path, attempt, kind)`, the kind as its plain text."""
+    text = _KIND_TEXT.get
+    return [(e.node, e.path, e.attempt, text(e.kind, e.kind)) for e in events]
 
 
 def step_label(event: TraceEvent) -> str:
@@ -47,8 +67,8 @@ def step_label(event: TraceEvent) -> str:
     return f"trace.{event.node}{where}.{event.kind}#{event.attempt}"
 
 
-def _value(event: TraceEvent, key: str, tol: Tolerances) -> Any:
-    value = event.detail.get(key, _ABSENT)
+def _value(detail: dict[str, Any], key: str, tol: Tolerances) -> Any:
+    value = detail.get(key, _ABSENT)
     if value is _ABSENT:
         return value
     if key == "code" and isinstance(value, str):
@@ -64,7 +84,23 @@ def _same(a: Any, b: Any, tol: Tolerances) -> bool:
     return values_equal(a, b, tol)
 
 
-Step = tuple[Any, ...]
+#: Detail values whose `==` between equal types is JSON equality (no NaN: `nan != nan`).
+_PLAIN = frozenset({str, bool, int, float, type(None)})
+
+
+def details_alike(kind: Any, left: dict[str, Any], right: dict[str, Any], tol: Tolerances) -> bool:
+    """Whether `compare_details` finds nothing to say about two events of one step of
+    `kind`: plain values of the same type and equal (a few nanoseconds a key), anything else
+    as `compare_details` itself judges it."""
+    for key in DETAIL_KEYS.get(kind, ()):
+        if key == "message" and not tol.compare_messages:
+            continue
+        a, b = left.get(key, _ABSENT), right.get(key, _ABSENT)
+        if type(a) is type(b) and type(a) in _PLAIN and a == b:
+            continue
+        if not _same(_value(left, key, tol), _value(right, key, tol), tol):
+            return False
+    return True
 
 
 def compare_details(
@@ -75,7 +111,7 @@ def compare_details(
 ) -> list[Difference]:
     """Differences in the details of the events both traces hold. `steps` are the events'
     steps when the caller has them already (a trace's events, in order)."""
-    left_steps, right_steps = steps or ([e.step() for e in primary], [e.step() for e in shadow])
+    left_steps, right_steps = steps or (steps_of(primary), steps_of(shadow))
     right: dict[Step, list[TraceEvent]] = defaultdict(list)
     for event, step in zip(shadow, right_steps, strict=True):
         if step[3] in _DETAILED:
@@ -93,7 +129,7 @@ def compare_details(
         for key in DETAIL_KEYS.get(step[3], ()):
             if key == "message" and not tol.compare_messages:
                 continue
-            a, b = _value(event, key, tol), _value(other, key, tol)
+            a, b = _value(event.detail, key, tol), _value(other.detail, key, tol)
             if _same(a, b, tol):
                 continue
             path = f"{step_label(event)}.{key}"
@@ -122,8 +158,12 @@ def _show(value: Any) -> str:
 def malformations(result: RunResult) -> list[str]:
     """What in one result breaks the trace's own bookkeeping (§10): event numbers must
     increase along the trace. (Metrics are not checked: §9 leaves them open.)"""
-    trace = result.trace
-    if any(later.seq <= earlier.seq for earlier, later in pairwise(trace)):
+    return seq_problems(list(map(_SEQ, events_of(result))))
+
+
+def seq_problems(seqs: list[Any]) -> list[str]:
+    """`malformations` from a trace's event numbers, in order."""
+    if any(map(le, seqs[1:], seqs)):  # a later number <= an earlier one, at C speed
         return ["trace.seq: the events' numbers do not increase along the trace"]
     return []
 
@@ -159,7 +199,7 @@ def compare_timing(
     """Differences in the clock time from each comparable node execution's first event to
     its later events (§8): containers and sub-workflow nodes (they appear in iteration
     paths) and the main workflow's inputs are left out."""
-    left_steps, right_steps = steps or ([e.step() for e in primary], [e.step() for e in shadow])
+    left_steps, right_steps = steps or (steps_of(primary), steps_of(shadow))
     containers = {c for step in (*left_steps, *right_steps) for c, _ in step[1]}
     inputs: set[str] = set()
     main: set[str] = set()

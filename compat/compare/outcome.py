@@ -3,7 +3,7 @@ engine that crashed or hung), the workflow it reports, and where a paused run wa
 
 from __future__ import annotations
 
-from compat.compare.model import Difference, DimensionResult, Severity
+from compat.compare.model import Difference, DimensionResult, Severity, agreeing
 from engines.result import PauseInfo
 
 #: Statuses an engine run can end in besides the contract's: the harness's own verdicts.
@@ -76,6 +76,8 @@ def compare_outcome(
             )
         )
         score = 0.5
+    if not differences:
+        return agreeing("outcome", weight)
     return DimensionResult(
         name="outcome", score=score, weight=weight, differences=tuple(differences)
     )

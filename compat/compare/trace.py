@@ -16,12 +16,23 @@ even when the final values happen to agree.
 
 from __future__ import annotations
 
+import marshal
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from itertools import compress
+from math import isfinite
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from compat.compare.events import compare_details, compare_timing
-from compat.compare.model import Difference, DimensionResult, Severity
+from compat.compare import shortcut
+from compat.compare.events import (
+    compare_details,
+    compare_timing,
+    details_alike,
+    seq_problems,
+    steps_of,
+)
+from compat.compare.model import Difference, DimensionResult, Severity, agreeing
 from compat.tolerances import Tolerances
 from engines.model import ValidatedWorkflow
 from engines.result import IterationPath, TraceEvent
@@ -164,15 +175,27 @@ def compare_traces(
     *,
     weight: float,
     tol: Tolerances | None = None,
-    malformed: tuple[Sequence[str], Sequence[str]] = ((), ()),
+    malformed: tuple[Sequence[str], Sequence[str]] | None = ((), ()),
     registry: Mapping[str, ValidatedWorkflow] | None = None,
 ) -> DimensionResult:
     """The trace dimension: steps, their details, and the orders the workflow imposes.
-    `malformed` are each side's bookkeeping problems (`events.malformations`); `registry`
-    holds the sub-workflows, whose runs' steps are ordered by their own topology."""
+    `malformed` are each side's bookkeeping problems (`events.malformations`; None: found
+    here, from the same pass over the events); `registry` holds the sub-workflows, whose
+    runs' steps are ordered by their own topology."""
     tol = tol or Tolerances()
-    left = [e.step() for e in primary]
-    right = [e.step() for e in shadow]
+    if shortcut.taken():
+        lockstep = _lockstep(primary, shadow, tol)
+        if lockstep is not None:
+            # Same steps in the same order, same details: every order holds in both or in
+            # neither, so only the clock within executions and the bookkeeping can differ.
+            times_agree, problems = lockstep
+            found = [] if times_agree else compare_timing(primary, shadow, workflow, tol)
+            found += _malformed(problems if malformed is None else malformed)
+            return _dimension(found, tol, lambda: len(set(steps_of(primary))), weight)
+    if malformed is None:
+        malformed = (seq_problems([e.seq for e in primary]), seq_problems([e.seq for e in shadow]))
+    left = steps_of(primary)
+    right = steps_of(shadow)
     counts_left, counts_right = Counter(left), Counter(right)
     differences: list[Difference] = []
     for step in sorted(counts_left - counts_right, key=_label):
@@ -249,20 +272,7 @@ def compare_traces(
             )
     differences += compare_details(primary, shadow, tol, (left, right))
     differences += compare_timing(primary, shadow, workflow, tol, (left, right))
-    for side, problems in zip(("primary", "shadow"), malformed, strict=True):
-        for problem in problems:
-            where, _, note = problem.partition(": ")
-            differences.append(
-                Difference(
-                    dimension="trace",
-                    path=where,
-                    primary=side == "primary" or None,
-                    shadow=side == "shadow" or None,
-                    kind="malformed",
-                    severity=Severity.HIGH,
-                    note=f"the {side}'s result breaks the result contract: {note}",
-                )
-            )
+    differences += _malformed(malformed)
     runs: dict[IterationPath, IterationPath] = {}
     left_runs = _by_run(p.compensations, workflow, registry, runs)
     right_runs = _by_run(s.compensations, workflow, registry, runs)
@@ -277,9 +287,102 @@ def compare_traces(
                     "compensations ran in another order",
                 )
             )
+    return _dimension(differences, tol, lambda: len(counts_left | counts_right), weight)
+
+
+#: What `_lockstep` reads of an event, in one C call; then its parts.
+_EVENT = attrgetter("node", "path", "attempt", "kind", "time", "detail", "seq")
+_STEP = itemgetter(0, 1, 2, 3)
+_TIME = itemgetter(4)
+_DETAIL = itemgetter(5)
+_SEQ = itemgetter(6)
+
+
+def _lockstep(
+    primary: Sequence[TraceEvent], shadow: Sequence[TraceEvent], tol: Tolerances
+) -> tuple[bool, tuple[list[str], list[str]]] | None:
+    """Whether two traces hold the same steps in the same order with the same details (a
+    kind compares as its text: `TraceKind` is a `StrEnum`): None when not (the walk
+    decides), else whether their times agree too, all finite (`compare_timing` has then
+    nothing to say), and each side's bookkeeping problems. Each event's attributes are read
+    once, the tuples compared at C speed; the details' types are checked only where an
+    event has details."""
+    if len(primary) != len(shadow):
+        return None
+    left, right = list(map(_EVENT, primary)), list(map(_EVENT, shadow))
+    if left == right:
+        seqs = seq_problems(list(map(_SEQ, left)))  # the same numbers on both sides
+        problems, details_equal, times_equal = (seqs, seqs), True, True
+    elif list(map(_STEP, left)) == list(map(_STEP, right)):  # other numbers, times or details
+        problems = (seq_problems(list(map(_SEQ, left))), seq_problems(list(map(_SEQ, right))))
+        details_equal = list(map(_DETAIL, left)) == list(map(_DETAIL, right))
+        times_equal = list(map(_TIME, left)) == list(map(_TIME, right))
+    else:
+        return None
+    if not details_equal:
+        pairs: Any = ((a, b) for a, b in zip(left, right, strict=True) if a[5] or b[5])
+    elif _identical_details(left, right):
+        pairs = ()
+    else:  # equal details are both empty or neither: the left's select the pairs
+        pairs = compress(zip(left, right, strict=True), map(_DETAIL, left))
+    for a, b in pairs:
+        if not details_alike(a[3], a[5], b[5], tol):
+            return None
+    return times_equal and _finite(map(_TIME, left)), problems
+
+
+def _identical_details(left: list[Any], right: list[Any]) -> bool:
+    """Whether the details of two traces in lockstep, equal by `==`, are identical types
+    included and hold no float (`==` lets a nan through when it is the same object on both
+    sides, and `compare_details` reports it): their marshal bytes (version 2: exact built-in
+    types only, no back-references) agree and carry no float (`g`) or complex (`y`) code. A
+    `g` in a text only sends the details to `details_alike`, one pair at a time."""
+    try:
+        a = marshal.dumps(list(filter(None, map(_DETAIL, left))), 2)
+        b = marshal.dumps(list(filter(None, map(_DETAIL, right))), 2)
+    except ValueError:  # a type marshal does not know (a dict subclass, an object)
+        return False
+    return a == b and b"g" not in a and b"y" not in a
+
+
+def _finite(times: Any) -> bool:
+    """Whether every time is a finite number: one nan or inf makes their sum so (an
+    overflow or a non-number only sends the times to `compare_timing`)."""
+    try:
+        return isfinite(sum(times))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _malformed(malformed: tuple[Sequence[str], Sequence[str]]) -> list[Difference]:
+    """Each side's bookkeeping problems (`events.malformations`) as differences."""
+    out = []
+    for side, problems in zip(("primary", "shadow"), malformed, strict=True):
+        for problem in problems:
+            where, _, note = problem.partition(": ")
+            out.append(
+                Difference(
+                    dimension="trace",
+                    path=where,
+                    primary=side == "primary" or None,
+                    shadow=side == "shadow" or None,
+                    kind="malformed",
+                    severity=Severity.HIGH,
+                    note=f"the {side}'s result breaks the result contract: {note}",
+                )
+            )
+    return out
+
+
+def _dimension(
+    differences: list[Difference], tol: Tolerances, distinct_steps: Any, weight: float
+) -> DimensionResult:
+    """The trace dimension from its differences; `distinct_steps()` counts the steps of both
+    traces (called only when something differs)."""
     differences = [d for d in differences if not tol.ignored(d.path)]
-    total = len(counts_left | counts_right) or 1
-    score = max(0.0, 1.0 - len(differences) / total)
+    if not differences:
+        return agreeing("trace", weight)
+    score = max(0.0, 1.0 - len(differences) / (distinct_steps() or 1))
     return DimensionResult(name="trace", score=score, weight=weight, differences=tuple(differences))
 
 

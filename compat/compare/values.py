@@ -18,13 +18,13 @@ explodes. The score is the share of leaves that match.
 from __future__ import annotations
 
 import json
+import marshal
+import sys
 from bisect import bisect_left
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.operator import BaseOperator
-
-from compat.compare.model import Difference, DimensionResult, Severity
+from compat.compare import shortcut
+from compat.compare.model import Difference, DimensionResult, Severity, agreeing
 from compat.safe_text import shown
 from compat.tolerances import Tolerances
 
@@ -113,11 +113,12 @@ def leaves(value: Any, path: str) -> dict[str, Any]:
     return out
 
 
-class NumericTolerance(BaseOperator):
-    """Numbers within the configured tolerance are equal."""
+class NumericTolerance:
+    """Numbers within the configured tolerance are equal: a deepdiff custom operator (deepdiff
+    calls `match` and `give_up_diffing`; its `BaseOperator` adds nothing used here, and
+    subclassing it would import deepdiff, and numpy with it, with this module)."""
 
     def __init__(self, tol: Tolerances) -> None:
-        super().__init__()
         self.tol = tol
 
     def match(self, level: Any) -> bool:
@@ -173,13 +174,26 @@ def _positional(
     return out
 
 
+#: Agreeing values encoded as JSON when marshal cannot tell: keys sorted, because a dict's
+#: order is not part of the value (engines fill `node_outputs` in completion order).
+_JSON = json.JSONEncoder(default=repr, sort_keys=True)
+
+
 def _identical(left: Any, right: Any) -> bool:
     """Equal and of the same types, checked at C speed: `==` alone calls `True` and `1` (and
-    `2` and `2.0`) equal, their JSON text does not. False only means "walk and see"."""
+    `2` and `2.0`) equal. Their marshal bytes (version 2: no back-references, so equal
+    structures of exact built-in types give equal bytes) tell them apart at a few times the
+    cost of `==`; when marshal refuses a value (a str subclass, an object) or the bytes
+    differ (another dict order), their JSON text decides. False only means "walk and see"."""
     if left != right:
         return False
     try:
-        return json.dumps(left, default=repr) == json.dumps(right, default=repr)
+        if marshal.dumps(left, 2) == marshal.dumps(right, 2):
+            return True
+    except ValueError:
+        pass
+    try:
+        return _JSON.encode(left) == _JSON.encode(right)
     except (TypeError, ValueError):
         return False
 
@@ -187,7 +201,7 @@ def _identical(left: Any, right: Any) -> bool:
 def values_equal(left: Any, right: Any, tol: Tolerances) -> bool:
     """Equal as JSON values under `tol` (types included unless `strict_numeric_types` is
     off; numbers within `abs_tol`/`rel_tol`), without describing how they differ."""
-    if _identical(left, right):
+    if shortcut.taken() and _identical(left, right):
         return True
     walk = _Walk("", tol, 0)
     walk.walk(left, right)
@@ -274,8 +288,22 @@ def _blind(a: Any, b: Any, tol: Tolerances) -> bool:
     return a == b or (_is_number(a) and _is_number(b) and tol.numbers_equal(a, b))
 
 
+def __getattr__(name: str) -> Any:
+    """`DeepDiff`, imported on first use: deepdiff imports numpy (~0.2 s of start-up), and
+    only differing values need it."""
+    if name == "DeepDiff":
+        from deepdiff import DeepDiff
+
+        globals()["DeepDiff"] = DeepDiff
+        return DeepDiff
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _deepdiff(left: Any, right: Any, tol: Tolerances, root: str) -> list[tuple[str, str, Any, Any]]:
-    diff = DeepDiff(
+    # The module's attribute, not a name bound here: compat/perf/harness.py times deepdiff
+    # by replacing `DeepDiff` on this module.
+    deep_diff = getattr(sys.modules[__name__], "DeepDiff")  # noqa: B009
+    diff = deep_diff(
         left,
         right,
         view="tree",
@@ -320,13 +348,16 @@ def compare_values(
     severity: Severity,
     weight: float,
 ) -> DimensionResult:
+    fast = shortcut.taken()
+    if fast and _identical(primary, shadow):  # then so are they prepared
+        return agreeing(dimension, weight)
     left, right = prepare(primary, root, tol), prepare(shadow, root, tol)
-    if _identical(left, right):
-        return DimensionResult(name=dimension, score=1.0, weight=weight)
+    if fast and _transforms(tol) and _identical(left, right):
+        return agreeing(dimension, weight)
     walk = _Walk(root, tol, tol.max_diffs)
     walk.walk(left, right)
     if not walk.differing:
-        return DimensionResult(name=dimension, score=1.0, weight=weight)
+        return agreeing(dimension, weight)
     found = walk.found
     score = max(0.0, 1.0 - walk.differing / (walk.total or 1))
     if walk.total <= tol.max_diffs and walk.differing <= tol.max_diffs:
