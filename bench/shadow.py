@@ -8,7 +8,9 @@ The primary is the graph engine, the shadow the journey engine, on one fixture c
 first by default). Arms: `direct` (GraphAdapter.run_case, no experiment), `rate 0` (an
 experiment that never samples), `rate 0.1` and `rate 1` (default comparison, a publisher),
 and `rate 1, duty 0.25` (the worker rests so that it is busy at most a quarter of the
-time). Latency is the wall time of one `run` call as its caller sees it. Two patterns:
+time), all with the thread runner; `process rate 1`: every call shadowed by the process
+runner (`shadow_runner="process"`: the shadow and the comparison in a worker process).
+Latency is the wall time of one `run` call as its caller sees it. Two patterns:
 
 * `paced`: after every call the backlog is drained and the process idles `--gap-ms`, in
   every arm (untimed), so no shadow runs while a primary does: what the caller's thread
@@ -21,6 +23,15 @@ time). Latency is the wall time of one `run` call as its caller sees it. Two pat
 
 Arms run in blocks of `--block` calls, in a shuffled order each round (seeded), so drift of
 the machine spreads over all arms; median and p95 per arm, and their ratio to `direct`.
+The last line sets the two runners side by side at rate 1, sustained. The load average
+(before and after) says how busy the machine was.
+
+On a busy machine a call's wall time is mostly waiting for a CPU, whatever the arm. So, on
+Linux, the sustained pattern also splits the caller's thread's time per call (from
+/proc/self/task/<tid>/schedstat): on a CPU, waiting for a CPU (the machine's load), and
+blocked (the rest: waiting for the GIL or a lock, the cost of sharing a process); `busy x
+direct` is on-CPU plus blocked against `direct`'s, what an arm costs the primary's thread
+without the machine's queue.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ import platform
 import random
 import statistics
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -57,6 +69,23 @@ def machine() -> str:
         f"{os.cpu_count()}-core {model!r}, {platform.machine()}, "
         f"{platform.python_implementation()} {platform.python_version()}"
     )
+
+
+def schedstat() -> tuple[float, float] | None:
+    """Seconds this thread has run on a CPU and waited for one (Linux), or None."""
+    try:
+        path = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+        run, wait, _ = Path(path).read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(run) / 1e9, int(wait) / 1e9
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def p95(values: list[float]) -> float:
@@ -86,20 +115,21 @@ def main(argv: list[str] | None = None) -> None:
     # benchmark, not of shadowing.
     published: dict[str, deque[ExperimentResult]] = {}
 
-    def experiment(label: str, rate: float, duty: float = 1.0) -> Experiment:
+    def experiment(label: str, rate: float, duty: float, runner: str) -> Experiment:
         results = published.setdefault(label, deque(maxlen=1))
         return Experiment(
             f"bench {label}", "graph", "journey", sample_rate=rate, seed=1, duty_cycle=duty,
-            publish=results.append,
+            publish=results.append, shadow_runner=runner,
         )  # fmt: skip
 
     experiments = {
-        label: experiment(label, rate, duty)
-        for label, rate, duty in (
-            ("rate 0", 0.0, 1.0),
-            ("rate 0.1", 0.1, 1.0),
-            ("rate 1", 1.0, 1.0),
-            ("rate 1, duty 0.25", 1.0, 0.25),
+        label: experiment(label, rate, duty, runner)
+        for label, rate, duty, runner in (
+            ("rate 0", 0.0, 1.0, "thread"),
+            ("rate 0.1", 0.1, 1.0, "thread"),
+            ("rate 1", 1.0, 1.0, "thread"),
+            ("rate 1, duty 0.25", 1.0, 0.25, "thread"),
+            ("process rate 1", 1.0, 1.0, "process"),
         )
     }
     arms: dict[str, Callable[[], Any]] = {
@@ -118,8 +148,11 @@ def main(argv: list[str] | None = None) -> None:
         f"shadow experiment, graph primary / journey shadow on "
         f"{Path(args.fixture).name} case {case.name!r}; {machine()}; "
         f"{args.rounds} rounds x {args.block} calls per arm; "
-        f"switch interval {sys.getswitchinterval() * 1e3:g} ms"
+        f"switch interval {sys.getswitchinterval() * 1e3:g} ms; load average {load()}"
     )
+    sustained: dict[str, tuple[float, float]] = {}
+    #: Per arm, sustained: [calls, wall, on CPU, waiting for a CPU] of the caller's thread.
+    split: dict[str, list[float]] = {label: [0, 0.0, 0.0, 0.0] for label in arms}
     shuffle = random.Random(7)
     for pattern in ("paced", "sustained"):
         latencies: dict[str, list[float]] = {label: [] for label in arms}
@@ -130,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
             shuffle.shuffle(order)
             for label in order:
                 run, exp = arms[label], experiments.get(label)
+                sched0, wall0 = schedstat(), time.perf_counter()
                 for _ in range(args.block):
                     exp_stats = exp.stats.published if exp is not None else 0
                     started = time.perf_counter()
@@ -143,6 +177,13 @@ def main(argv: list[str] | None = None) -> None:
                                 primary = published[label][-1].primary.wall_seconds
                                 overheads[label].append(latency - primary)
                         time.sleep(args.gap_ms / 1e3)
+                sched1, wall1 = schedstat(), time.perf_counter()
+                if pattern == "sustained" and sched0 is not None and sched1 is not None:
+                    totals = split[label]
+                    totals[0] += args.block
+                    totals[1] += wall1 - wall0
+                    totals[2] += sched1[0] - sched0[0]
+                    totals[3] += sched1[1] - sched0[1]
                 if exp is not None:
                     exp.wait()
         base_median, base_p95 = statistics.median(latencies["direct"]), p95(latencies["direct"])
@@ -167,6 +208,26 @@ def main(argv: list[str] | None = None) -> None:
                         f"p95 {p95(extra) * 1e6:.0f} us"
                     )
             print(line)
+            if pattern == "sustained":
+                sustained[label] = (median / base_median, high / base_p95)
+    if split["direct"][0]:
+        print("sustained, the caller's thread per call (schedstat):")
+        base = None
+        for label, (calls, wall, cpu, queued) in split.items():
+            blocked = max(0.0, wall - cpu - queued)
+            busy = (cpu + blocked) / calls
+            base = base or busy
+            print(
+                f"  {label:<18} on CPU {cpu / calls * 1e6:6.0f} us  waiting for a CPU "
+                f"{queued / calls * 1e6:6.0f} us  blocked {blocked / calls * 1e6:5.0f} us  "
+                f"busy x direct {busy / base:.2f}"
+            )
+    thread, process = sustained["rate 1"], sustained["process rate 1"]
+    print(
+        f"rate 1, sustained, x direct: thread runner median {thread[0]:.2f} p95 "
+        f"{thread[1]:.2f}; process runner median {process[0]:.2f} p95 {process[1]:.2f}; "
+        f"load average {load()}"
+    )
     for exp in experiments.values():
         exp.close()
         stats = exp.stats

@@ -1,11 +1,16 @@
-"""Helpers of tests/test_shadow.py: a fixture case, small engines that return, raise,
-hang, sleep, disagree or change their inputs, and an experiment that keeps its results."""
+"""Helpers of tests/test_shadow.py and tests/shadow/: a fixture case, small engines that
+return, raise, hang, sleep, disagree or change their inputs, and an experiment that keeps
+its results.
+
+No test may depend on how fast the machine is (the suite runs on busy 2-core machines):
+checks rest on counts, events and ordering; every wait is bounded by `WAIT`, a limit that
+only ends a test that hangs, never one that is merely slow."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,9 @@ REGISTRY = FIXTURE.registry
 CASE = FIXTURE.case("int-input")
 INPUTS = dict(CASE.inputs)
 EXPECTED = CASE.expect.outputs if CASE.expect else {}
+
+#: Seconds any wait may take before the test fails: only a hang (or a lost event) reaches it.
+WAIT = 120.0
 
 
 def fixed(**outputs: Any) -> RunResult:
@@ -57,17 +65,20 @@ class Raises:
 
 
 class Hangs:
-    """Blocks until released (or 5 s): a shadow that outlives any timeout."""
+    """Blocks until released: a shadow that outlives any timeout (released by the `hang`
+    fixture when the test ends; `WAIT` only ends a thread a test forgot)."""
 
     name = "hangs"
 
     def __init__(self) -> None:
         self.release = threading.Event()
         self.started = threading.Event()
+        self.finished = threading.Event()
 
     def run_case(self, registry: WorkflowRegistry, inputs: Any, conversation: Any, **_: Any) -> Any:
         self.started.set()
-        self.release.wait(5)
+        self.release.wait(WAIT)
+        self.finished.set()
         return fixed()
 
 
@@ -102,22 +113,32 @@ def experiment(primary: Any = "graph", shadow: Any = "journey", **options: Any) 
 
 
 def one_result(exp: Experiment) -> ExperimentResult:
-    assert exp.wait(5), "the shadow did not finish"
+    assert exp.wait(WAIT), "the shadow did not finish"
     published = exp.published  # type: ignore[attr-defined]
     assert len(published) == 1, published
     return published[0]
 
 
 class Sleeps:
-    """Sleeps, and logs when each run started."""
+    """Sleeps, and logs when each run started and ended."""
 
     name = "sleeps"
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.starts: list[float] = []
+        self.ends: list[float] = []
 
     def run_case(self, registry: WorkflowRegistry, inputs: Any, conversation: Any, **_: Any) -> Any:
         self.starts.append(time.perf_counter())
         time.sleep(self.seconds)
+        self.ends.append(time.perf_counter())
         return fixed()
+
+
+def wait_until(predicate: Callable[[], bool], what: str) -> None:
+    """Poll `predicate` until it holds; fail after `WAIT` seconds (a hang, not slowness)."""
+    deadline = time.monotonic() + WAIT
+    while not predicate():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.005)

@@ -27,14 +27,26 @@ Decisions (the reasons are in docs/shadow.md):
 * A timed-out shadow is a mismatch unless an `ignore` hook accepts it.
 * The default comparison is `compare_runs(...).compatible` under strict tolerances
   (threshold 1.0): any reported difference is a mismatch.
-* Under sustained load shadows share the GIL with later primaries; `sample_rate` and
-  `duty_cycle` (the worker's largest share of wall time) bound how many calls that touches.
+* Under sustained load a thread-run shadow shares the GIL with later primaries;
+  `sample_rate` and `duty_cycle` (the worker's largest share of wall time) bound how many
+  calls that touches. `shadow_runner="process"` runs the shadow, the validation of both
+  results and the default comparison in a worker process instead (compat/shadow/process.py):
+  the service pays a pickle of the request and of the answer, on the worker thread.
 """
 
 from __future__ import annotations
 
 from compat.shadow.experiment import STRICT, Experiment, same_error
-from compat.shadow.model import Call, ExperimentResult, HookError, Observation, Outcome, Stats
+from compat.shadow.model import (
+    Call,
+    ExperimentResult,
+    HookError,
+    Observation,
+    Outcome,
+    ShadowProcessError,
+    Stats,
+)
+from compat.shadow.process import ProcessRunner
 from engines.errors import ShadowMismatch
 
 __all__ = [
@@ -45,7 +57,9 @@ __all__ = [
     "HookError",
     "Observation",
     "Outcome",
+    "ProcessRunner",
     "ShadowMismatch",
+    "ShadowProcessError",
     "Stats",
     "same_error",
 ]

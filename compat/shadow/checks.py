@@ -25,6 +25,16 @@ def engine(
             return load_engine(spec, tools=tools, env=env)
         except SetupError as exc:
             raise SetupError(f"{where}: {role}: {exc}") from None
+    return _engine_object(where, role, spec)
+
+
+def remote_engine(where: str, role: str, spec: Any) -> None:
+    """An engine for a worker process: a spec (loaded there) or an engine object (pickled)."""
+    if not isinstance(spec, str):
+        _engine_object(where, role, spec)
+
+
+def _engine_object(where: str, role: str, spec: Any) -> Engine:
     if not callable(getattr(spec, "run_case", None)):
         raise SetupError(
             f"{where}: {role} must be an engine spec (graph, journey, module:attr) or an "

@@ -2,8 +2,10 @@
 
 The caller's thread runs only the primary and bookkeeping of bounded cost (a sampling draw,
 a deep copy of the inputs when sampled, a non-blocking queue put); every user hook, the
-shadow, the validation of results and the comparison run on one background worker thread.
-docs/shadow.md has the whole contract and the measured cost.
+shadow, the validation of results and the comparison run on one background worker thread
+— or, with `shadow_runner="process"`, the shadow, the validation and the comparison run in
+a worker process that this thread feeds (compat/shadow/process.py). docs/shadow.md has the
+whole contract and the measured cost.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from compat.compare import Comparison, DimensionResult, compare_runs
-from compat.engines import Engine
+from compat.engines import Engine, EngineRun
 from compat.record import RecordingRegistry, ReplayRegistry
 from compat.shadow import checks
 from compat.shadow.model import (
@@ -32,6 +34,7 @@ from compat.shadow.model import (
     Outcome,
     Stats,
 )
+from compat.shadow.process import ProcessRunner, Remote, RemoteShadow, runner_option
 from compat.shadow.runner import Raw, observation, run_guarded
 from compat.tolerances import Tolerances
 from engines.errors import ConfigError, ShadowMismatch
@@ -111,6 +114,10 @@ class Experiment:
     are dropped); `max_abandoned` the timed-out shadows still running (while that many
     are, samples are skipped); `duty_cycle` the worker's share of wall time.
 
+    `shadow_runner`: `"thread"` (default) runs the shadow in this process, on a thread;
+    `"process"` or a `ProcessRunner` in a worker process (compat/shadow/process.py), so it
+    never takes the GIL from primaries, and a timed-out shadow is killed, not abandoned.
+
     `replay=True` records the primary's tool calls (it is then given `tools=`, a recording
     registry) and answers the shadow's from that recording, so a mismatch comes from
     orchestration, never from the outside world; calls the recording cannot answer join the
@@ -143,13 +150,19 @@ class Experiment:
         tools: ToolRegistry | None = None,
         env: Mapping[str, str] | None = None,
         replay: bool = False,
+        shadow_runner: str | ProcessRunner = "thread",
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"experiment name must be a non-empty string, got {name!r}")
         self.name = name
         where = f"experiment {name!r}"
+        runner = runner_option(where, shadow_runner)
         self.primary = checks.engine(where, "primary", primary, tools, env)
-        self.shadow = checks.engine(where, "shadow", shadow, tools, env)
+        self.shadow: Engine | RemoteShadow
+        if runner is None:
+            self.shadow = checks.engine(where, "shadow", shadow, tools, env)
+        else:
+            checks.remote_engine(where, "shadow", shadow)
         if not isinstance(replay, bool):
             raise ConfigError(f"{where}: replay must be True or False")
         self.replay = replay
@@ -191,6 +204,12 @@ class Experiment:
         self._worker: threading.Thread | None = None
         self._wake = threading.Event()
         self._abandoned: list[threading.Thread] = []
+        self._remote: RemoteShadow | None = None
+        if runner is not None:  # last: nothing after it may fail and leave the worker
+            self._remote = self.shadow = RemoteShadow(
+                where, name, runner, shadow=shadow, primary=self.primary.name, tools=tools,
+                env=env, tolerances=self.tolerances, timeout=self.timeout,
+            )  # fmt: skip
 
     # ------------------------------------------------------------------ the caller's side
 
@@ -290,6 +309,8 @@ class Experiment:
                 self._skip("error")
             finally:
                 self._finish_pending(None)
+                if self._closed and self._remote is not None and self._queue.empty():
+                    self._remote.close()  # closed before the backlog drained: now it has
             ended = time.perf_counter()
             not_before = ended + (ended - started) * rest_per_busy
 
@@ -313,25 +334,37 @@ class Experiment:
         if prepare is not None and self._guard("before_run", errors, prepare, call) is _FAILED:
             return self._skip("before_run")
         started = time.perf_counter()
-        replayer = None
-        if job.recorder is not None:
-            replayer = ReplayRegistry(job.recorder.recording(), self.tools)
-        shadow_raw, runaway = run_guarded(
-            self.shadow,
-            call,
-            self.timeout,
-            thread_name=f"compat-shadow-{self.name}-run",
-            tools=replayer,
-        )
+        remote, runaway, extra = None, None, ()
+        if self._remote is not None:
+            if self._remote.closed:  # a call sampled just before close() drained
+                return self._skip("closed")
+            recording = None if job.recorder is None else job.recorder.recording()
+            remote = self._remote.run(call, job.primary, recording, compare=self._compare is None)
+            shadow_raw = remote.raw
+        else:
+            replayer = None
+            if job.recorder is not None:
+                replayer = ReplayRegistry(job.recorder.recording(), self.tools)
+            shadow_raw, runaway = run_guarded(
+                self.shadow,  # type: ignore[arg-type]
+                call,
+                self.timeout,
+                thread_name=f"compat-shadow-{self.name}-run",
+                tools=replayer,
+            )
+            extra = () if replayer is None else (replayer.dimension(),)
         with self._lock:
             self._counts["shadow_runs"] += 1
-            if runaway is not None:
+            if shadow_raw.timed_out:
                 self._counts["timed_out"] += 1
+            if runaway is not None:
                 self._abandoned.append(runaway)
-        primary = self._observe(self.primary, job.primary, errors)
-        shadow = self._observe(self.shadow, shadow_raw, errors)
-        extra = () if replayer is None else (replayer.dimension(),)
-        outcome, comparison = self._decide(call, primary, shadow, errors, extra)
+        primary_run = shadow_run = None
+        if remote is not None:  # the worker's runs (None when it timed out or died)
+            primary_run, shadow_run = remote.primary_run, remote.shadow_run
+        primary = self._observe(self.primary.name, job.primary, errors, primary_run)
+        shadow = self._observe(self.shadow.name, shadow_raw, errors, shadow_run)
+        outcome, comparison = self._decide(call, primary, shadow, errors, extra, remote)
         result = ExperimentResult(
             experiment=self.name,
             outcome=outcome,
@@ -348,7 +381,9 @@ class Experiment:
             self._count("published")
         return result
 
-    def _observe(self, engine: Engine, raw: Raw, errors: list[HookError]) -> Observation:
+    def _observe(
+        self, name: str, raw: Raw, errors: list[HookError], run: EngineRun | None = None
+    ) -> Observation:
         cleaned = None
         if raw.exception is None and not raw.timed_out:
             cleaned = raw.value
@@ -356,7 +391,7 @@ class Experiment:
                 cleaned = self._guard("clean", errors, self._clean, raw.value)
                 if cleaned is _FAILED:
                     cleaned = None
-        return observation(engine.name, raw, self.timeout, cleaned)
+        return observation(name, raw, self.timeout, cleaned, run)
 
     def _decide(
         self,
@@ -365,10 +400,15 @@ class Experiment:
         shadow: Observation,
         errors: list[HookError],
         extra: tuple[DimensionResult, ...] = (),
+        remote: Remote | None = None,
     ) -> tuple[Outcome, Comparison | None]:
         both_raised = primary.raised and shadow.raised
         comparison = None
-        if self._compare is None and not both_raised:
+        if remote is not None and remote.compared:  # compared in the worker process
+            comparison = remote.comparison
+            if remote.compare_error is not None:
+                errors.append(self._report("compare", remote.compare_error))
+        elif self._compare is None and not both_raised:
             compared = self._guard(
                 "compare",
                 errors,
@@ -504,6 +544,8 @@ class Experiment:
             if worker is not None:
                 self._queue.put(_STOP)
                 worker.join()
+            if self._remote is not None:
+                self._remote.close()
         return drained
 
     def __enter__(self) -> Experiment:

@@ -17,7 +17,15 @@ from typing import Any
 
 from compat.compare import Comparison
 from compat.engines import EngineRun
+from engines.errors import ExecutionError
 from engines.model import WorkflowRegistry
+
+
+class ShadowProcessError(ExecutionError):
+    """With the process runner: the shadow's worker process ended without answering (a
+    crash, a signal, running out of memory), or what the shadow raised or returned cannot be
+    sent back from it. It stands in `Observation.exception` for the shadow's failure, or is
+    reported as an `experiment` error when the failure was ours (comparing, restarting)."""
 
 
 class Outcome(StrEnum):

@@ -87,7 +87,10 @@ def engine_run(name: str, raw: Raw, timeout: float) -> EngineRun:
     )
 
 
-def observation(name: str, raw: Raw, timeout: float, cleaned: Any) -> Observation:
+def observation(
+    name: str, raw: Raw, timeout: float, cleaned: Any, run: EngineRun | None = None
+) -> Observation:
+    """The observation; `run` when it was already made (in the process runner's worker)."""
     return Observation(
         engine=name,
         value=raw.value,
@@ -95,6 +98,6 @@ def observation(name: str, raw: Raw, timeout: float, cleaned: Any) -> Observatio
         timed_out=raw.timed_out,
         wall_seconds=raw.wall_seconds,
         cpu_seconds=raw.cpu_seconds,
-        run=engine_run(name, raw, timeout),
+        run=engine_run(name, raw, timeout) if run is None else run,
         cleaned=cleaned,
     )
