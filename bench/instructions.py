@@ -19,8 +19,10 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SHAPES = ("chain", "fan_out", "loop")
@@ -29,17 +31,60 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
 def child(engine: str, shape: str, runs: int) -> None:
-    """Run `shape` on `engine` `runs` times after two warm-up runs (under valgrind)."""
+    """Run `shape` on `engine` `runs` times after two warm-up runs (under valgrind).
+
+    `graph-no-events` is the graph engine with its two per-node events not built (the
+    methods that build them return at once): the difference is what the events cost.
+    `floor` is the minimal loop (`floor_runner`), on the chain only."""
     sys.path.insert(0, str(HERE))
     import bench_graph
     import bench_journey
 
-    workflow = getattr(bench_graph, shape)()
-    run = (bench_graph.our_runner if engine == "graph" else bench_journey.journey_runner)(workflow)
+    if engine == "floor":
+        run = floor_runner(1000)
+    else:
+        if engine == "graph-no-events":
+            from engines.graph.events import EventStream
+
+            EventStream.node_started = lambda self, *args: None  # type: ignore[method-assign]
+            EventStream.node_completed = lambda self, *args: None  # type: ignore[method-assign]
+        workflow = getattr(bench_graph, shape)()
+        runner = bench_journey.journey_runner if engine == "journey" else bench_graph.our_runner
+        run = runner(workflow)
     run()
     run()
     for _ in range(runs):
         run()
+
+
+def floor_runner(n: int) -> Any:
+    """The least a pure-Python engine does per node of a chain: pop a queue, call a handler
+    that reads the inputs, record its output and a variable, append two tuple events, count
+    down the next node's incoming edges."""
+    handlers = [lambda scope: scope["inputs"]["x"] for _ in range(n)]
+    following = [[i + 1] if i + 1 < n else [] for i in range(n)]
+
+    def run() -> int:
+        events: list[tuple[Any, ...]] = []
+        outputs: dict[int, Any] = {}
+        variables: dict[str, Any] = {}
+        remaining = [1] * n
+        queue = deque([0])
+        scope = {"inputs": {"x": 1}, "vars": variables}
+        while queue:
+            node = queue.popleft()
+            events.append((len(events), "started", node, 1, (), 0.0, None))
+            output = handlers[node](scope)
+            outputs[node] = output
+            variables["last"] = output
+            events.append((len(events), "completed", node, 1, (), 0.0, None))
+            for target in following[node]:
+                remaining[target] -= 1
+                if remaining[target] == 0:
+                    queue.append(target)
+        return len(outputs)
+
+    return run
 
 
 def node_executions(shape: str) -> int:
@@ -86,15 +131,29 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"--shapes: unknown {', '.join(unknown)} (known: {', '.join(SHAPES)})")
     jobs = [(e, s, k) for s in shapes for e in ENGINES for k in (0, args.runs)]
+    if "chain" in shapes:
+        jobs += [(e, "chain", k) for e in ("graph-no-events", "floor") for k in (0, args.runs)]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         counts = dict(zip(jobs, pool.map(lambda job: instructions(*job), jobs), strict=True))
+
+    def per_node(engine: str, shape: str) -> float:
+        nodes = (1000 if engine == "floor" else node_executions(shape)) * args.runs
+        return (counts[(engine, shape, args.runs)] - counts[(engine, shape, 0)]) / nodes
+
     print(f"instructions per node execution (callgrind), {args.runs} runs after 2 warm-up runs")
     for shape in shapes:
-        nodes = node_executions(shape) * args.runs
-        per = {e: (counts[(e, shape, args.runs)] - counts[(e, shape, 0)]) / nodes for e in ENGINES}
+        graph, journey = per_node("graph", shape), per_node("journey", shape)
         print(
-            f"{shape:<10} graph {per['graph']:>9,.0f}   journey {per['journey']:>9,.0f}   "
-            f"journey/graph {per['journey'] / per['graph']:.2f}"
+            f"{shape:<10} graph {graph:>9,.0f}   journey {journey:>9,.0f}   "
+            f"journey/graph {journey / graph:.2f}"
+        )
+    if "chain" in shapes:
+        graph = per_node("graph", "chain")
+        events = graph - per_node("graph-no-events", "chain")
+        floor = per_node("floor", "chain")
+        print(
+            f"chain: the two events per node {events:,.0f} ({events / graph:.0%} of the graph's); "
+            f"minimal loop {floor:,.0f} (graph / minimal loop {graph / floor:.2f})"
         )
 
 

@@ -12,10 +12,14 @@ import bench_expressions
 import bench_graph
 import bench_journey
 import bench_validation
+import compare_equal
 import false_verdicts
 import instructions
 import isolation
+import loading
+import memory
 import shadow
+import startup
 
 
 def main() -> None:
@@ -27,7 +31,15 @@ def main() -> None:
     print()
     bench_journey.main([])
     print()
-    instructions.main([])
+    instructions.main(["--shapes", "chain,fan_out,loop"])
+    print()
+    memory.main([])
+    print()
+    compare_equal.main([])
+    print()
+    startup.main([])
+    print()
+    loading.main([])
     print()
     bench_compare.main([])
     print()
