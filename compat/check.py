@@ -392,7 +392,11 @@ def run_check(
     from compat.executors.campaign import CheckCampaign
 
     with CheckCampaign(options) as campaign:
-        jobs = collect(paths, config, options)
+        # Without tool modules, reading fixtures imports nothing of the user's: it happens
+        # while the workers start.
+        jobs = campaign.prepare(
+            lambda: collect(paths, config, options), early=not config.tool_modules
+        )
         work = [(job, case) for job in jobs for case in job.cases]
         return _assemble(campaign.run(work, progress), options, jobs)
 

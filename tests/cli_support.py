@@ -34,7 +34,10 @@ def compat(*args: str | Path, cwd: Path) -> Run:
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        # Only a hung command may reach it: on a loaded two-core machine a `compat perf`
+        # of one case took 35 s (interpreter, fork server and worker start-up), and a test
+        # may add a deadline of its own to wait for.
+        timeout=600,
     )
     assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
     return Run(done.returncode, done.stdout, done.stderr)

@@ -4,7 +4,7 @@ team names its own engine. Each misbehaves in one specific way."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from compat.engines import GraphAdapter, JourneyAdapter
@@ -92,20 +92,29 @@ class ExtraVariable(JourneyAdapter):
         return result.model_copy(update={"vars": {**result.vars, "shadow_scratch": True}})
 
 
-def busy_wait(seconds: float) -> None:
-    """Spend `seconds` of real (and CPU) time; sleep() is too coarse below a millisecond."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
+def busy_wait(seconds: float) -> float:
+    """Spend `seconds` of real (and CPU) time; sleep() is too coarse below a millisecond.
+    Returns the seconds it took."""
+    start = time.perf_counter()
+    end = start + seconds
+    now = start
+    while now < end:
+        now = time.perf_counter()
+    return now - start
 
 
 class Slowed(GraphAdapter):
     """The graph engine with a delay injected into every node execution through its `delay`
-    test hook: `per_node` real seconds, no clock time. `hooked` is the same engine with a
+    test hook: `per_node` seconds, no clock time. `hooked` is the same engine with a
     hook that waits for nothing — the fair baseline, since any hook makes every node a task.
-    `injected` holds the real seconds the hook injected into each run."""
+    `injected` holds the seconds the hook injected into each run.
+
+    The delay is spent by `spend` (seconds in, seconds spent out): a busy wait of real time,
+    or — under tests/perf_support.py's work meter, which tests judging a verdict use — a
+    charge to that meter, so the slowdown is the same however loaded the machine is."""
 
     name = "slowed"
+    spend: Callable[[float], float] = staticmethod(busy_wait)
 
     def __init__(self, per_node: float = 0.002, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -114,9 +123,7 @@ class Slowed(GraphAdapter):
 
     def _hook(self, node: str, path: Any) -> float:
         if self.per_node:
-            start = time.perf_counter()
-            busy_wait(self.per_node)
-            self.injected[-1] += time.perf_counter() - start
+            self.injected[-1] += self.spend(self.per_node)
         return 0.0
 
     def run_case(

@@ -4,13 +4,15 @@ Workers are forked from multiprocessing's fork server, which has compat and both
 imported already: a fresh worker (the first, or the one after a kill) costs a fork and the
 task's setup, not an interpreter start. Every answer is awaited with a deadline; past it
 the worker's whole process group is killed, so nothing it started keeps running, and the
-next call starts a new one.
+next call starts a new one. A task may stream results (parts) before its answer, and notes
+saying which stage it is in; each note may give the stage a deadline of its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import signal
@@ -93,6 +95,8 @@ def cause(answer: Answer) -> str:
 
 #: Told each note a task sends; returns the seconds the next stage may take (None: as before).
 OnNote = Callable[[str], float | None]
+#: Told each part (a result streamed before the answer) a task sends.
+OnPart = Callable[[Any], None]
 
 _context_lock = threading.Lock()
 _context: Any = None
@@ -104,8 +108,28 @@ def _fork_server() -> Any:
         if _context is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(PRELOAD))
+            _start_server()
             _context = context
         return _context
+
+
+def _start_server() -> None:
+    """Start the fork server importing compat from where this process has it. It is a
+    `python -c`, which puts the working directory first on its path: a user's folder named
+    `engines` or `compat` there would be imported instead of ours. So it starts with this
+    process's path as PYTHONPATH and PYTHONSAFEPATH set (the environment is changed only
+    while it starts)."""
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(sys.path)
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def death(exitcode: int | None) -> str:
@@ -152,12 +176,19 @@ class WorkerProcess:
         self._name = name
         self._process: Any = None
         self._conn: Connection | None = None
+        self._ready = False
 
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
         """Start the worker and wait for its setup; raises `SetupError` if setup fails,
         dies or hangs (what it loads is the user's: configuration, tools, engines)."""
+        self.launch()
+        self.ready()
+
+    def launch(self) -> None:
+        """Start the worker without waiting for its setup (`ready` waits), so that several
+        workers, and the parent, can get ready at the same time."""
         if self._process is not None:
             return
         context = _fork_server()
@@ -178,9 +209,17 @@ class WorkerProcess:
         )
         process.start()
         child.close()
-        self._process, self._conn = process, parent
+        self._process, self._conn, self._ready = process, parent, False
+
+    def ready(self) -> None:
+        """Wait for a launched worker's setup (launching it if need be); raises `SetupError`
+        as `start` does."""
+        self.launch()
+        if self._ready:
+            return
         answer = self._await(self._setup_timeout, None, None)
         if isinstance(answer, Done) and answer.value == "ready":
+            self._ready = True
             return
         self.kill()
         if isinstance(answer, Raised):
@@ -197,6 +236,7 @@ class WorkerProcess:
         """Kill the worker and everything in its process group; the next call starts anew."""
         process, conn = self._process, self._conn
         self._process = self._conn = None
+        self._ready = False
         if process is None:
             return
         if process.pid is not None:
@@ -230,23 +270,42 @@ class WorkerProcess:
 
     # ------------------------------------------------------------------ calls
 
-    def call(self, task: Task, *args: Any, timeout: float, on_note: OnNote | None = None) -> Answer:
+    def call(
+        self,
+        task: Task,
+        *args: Any,
+        timeout: float,
+        on_note: OnNote | None = None,
+        on_part: OnPart | None = None,
+    ) -> Answer:
         """Run `task(state, notes, *args)` in the worker, `timeout` seconds at most (each
-        note may set a new deadline for the stage it starts)."""
+        note may set a new deadline for the stage it starts; each part streamed back goes to
+        `on_part` and starts a new item of work: no stage yet, `timeout` seconds)."""
         self.start()
         assert self._conn is not None
         try:
             self._conn.send_bytes(pickle.dumps((task, args)))
         except (OSError, ValueError):
             return self._dead(None)
-        answer = self._await(timeout, on_note, None)
+        try:
+            answer = self._await(timeout, on_note, None, on_part)
+        except BaseException:  # a callback's: the task's answer is still to come
+            self.kill()
+            raise
         if not isinstance(answer, Done):
             self.kill()  # after any failure the worker's state is suspect: start afresh
         return answer
 
-    def _await(self, timeout: float, on_note: OnNote | None, stage: str | None) -> Answer:
+    def _await(
+        self,
+        timeout: float,
+        on_note: OnNote | None,
+        stage: str | None,
+        on_part: OnPart | None = None,
+    ) -> Answer:
         conn = self._conn
         assert conn is not None
+        given = timeout
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
@@ -272,6 +331,12 @@ class WorkerProcess:
                 if seconds is not None:
                     timeout = seconds
                     deadline = time.monotonic() + seconds
+                continue
+            if kind == "part":
+                if on_part is not None:
+                    on_part(payload)
+                stage, timeout = None, given
+                deadline = time.monotonic() + given
                 continue
             if kind == "ready":
                 return Done("ready")

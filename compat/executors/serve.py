@@ -30,8 +30,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 class Notes:
-    """Messages a task sends while it runs (which stage it is in), so the parent can time
-    each stage and, if the worker dies, say in which stage."""
+    """Messages a task sends while it runs: which stage it is in (a note), so the parent
+    can time each stage and, if the worker dies, say in which stage; and results it has
+    ready before its answer (a part), so a task that does many things streams them."""
 
     def __init__(self, conn: Connection | None) -> None:
         self._conn = conn
@@ -39,6 +40,12 @@ class Notes:
     def __call__(self, label: str) -> None:
         if self._conn is not None:
             self._conn.send_bytes(pickle.dumps(("note", label)))
+
+    def part(self, value: Any) -> None:
+        """Send one result now. Raises if it does not pickle: the task's failure, as an
+        answer that cannot be sent is."""
+        if self._conn is not None:
+            self._conn.send_bytes(pickle.dumps(("part", value)))
 
 
 def describe(exc: BaseException) -> str:

@@ -1,5 +1,6 @@
 """What worker processes run: each setup builds a worker's state once (configuration, tools,
-engines, fixtures as they are first asked for); each task answers one request from it.
+engines; fixtures as the parent sends them, or read when first asked for); each task answers
+one request from it.
 
 Tasks are module-level functions (they travel by name) taking `(state, notes, *args)`.
 """
@@ -13,6 +14,7 @@ from compat.adhoc import load_target
 from compat.check import CheckOptions, Job, Runner, _settings, collect
 from compat.engines import EngineRun, load_engine, run_engine_here
 from compat.executors.serve import Notes
+from compat.executors.shipping import unpack
 from compat.perf.case import PerfOptions, measure_case
 from compat.perf.report import CasePerf
 from compat.perf.scaling import ScalingReport, measure_scaling
@@ -22,16 +24,34 @@ from engines.tools import ToolRegistry
 
 # --------------------------------------------------------------------------- compat check
 
+#: A job as the parent sends it: its path, and its pickle (`shipping.pack`; None: read the
+#: path). Sent once per worker, with the first batch that needs it.
+Shipped = tuple[str, bytes | None]
+
 
 @dataclass
 class CheckState:
     runner: Runner
+    #: Jobs read here, by path (`check_case`, and a job that did not pickle).
     jobs: dict[str, Job] = field(default_factory=dict)
+    #: Jobs the parent sent, by their number in the campaign, unpacked when first used.
+    shipped: dict[int, Shipped] = field(default_factory=dict)
+    held: dict[int, Job] = field(default_factory=dict)
 
     def job(self, path: str) -> Job:
         if path not in self.jobs:
             (self.jobs[path],) = collect([path], self.runner.config, self.runner.options)
         return self.jobs[path]
+
+    def numbered(self, number: int, notes: Notes) -> Job:
+        """Job `number`, unpacked (or read) the first time it is asked for."""
+        if number not in self.held:
+            if number not in self.shipped:  # the parent's bookkeeping is wrong: our bug
+                raise RuntimeError(f"job {number} was never sent to this worker")
+            notes("load")
+            path, data = self.shipped.pop(number)
+            self.held[number] = self.job(path) if data is None else unpack(data)
+        return self.held[number]
 
 
 def setup_check(options: dict[str, Any]) -> CheckState:
@@ -49,10 +69,48 @@ def check_case(state: CheckState, notes: Notes, path: str, case: str) -> Any:
         state.runner.stage = previous
 
 
+def check_cases(
+    state: CheckState,
+    notes: Notes,
+    jobs: dict[int, Shipped],
+    batch: list[tuple[int, int]],
+) -> int:
+    """Cases `(job number, case number)` one after another, each case's `CaseReport` sent as
+    a part as soon as it is made (the parent times every step from the notes, as for one
+    case); the answer is how many were sent. `jobs` are those this worker has not had yet."""
+    state.shipped.update(jobs)
+    previous, state.runner.stage = state.runner.stage, notes
+    try:
+        for number, index in batch:
+            job = state.numbered(number, notes)
+            notes.part(state.runner.case(job, job.cases[index]))
+    finally:
+        state.runner.stage = previous
+    return len(batch)
+
+
 def engine_run(state: CheckState, notes: Notes, path: str, case: str, role: str) -> EngineRun:
     """One engine's run of a case (`primary` or `shadow`), with the configured tools."""
     job = state.job(path)
     return state.runner.run(role, job, job.fixture.case(case))
+
+
+def numbered_run(
+    state: CheckState,
+    notes: Notes,
+    jobs: dict[int, Shipped],
+    number: int,
+    index: int,
+    role: str,
+) -> EngineRun:
+    """One engine's run (`primary` or `shadow`) of case `index` of job `number`."""
+    state.shipped.update(jobs)
+    previous, state.runner.stage = state.runner.stage, notes
+    try:
+        job = state.numbered(number, notes)
+        return state.runner.run(role, job, job.cases[index])  # notes the role: its deadline
+    finally:
+        state.runner.stage = previous
 
 
 # --------------------------------------------------------------------------- run, diff
@@ -147,7 +205,9 @@ __all__ = [
     "adhoc_engine",
     "adhoc_run",
     "check_case",
+    "check_cases",
     "engine_run",
+    "numbered_run",
     "perf_case",
     "perf_scaling",
     "setup_check",

@@ -1,10 +1,11 @@
 """A paused session's bulk, packed while it waits for the customer's answer.
 
 The same reasoning as the graph engine's (`engines.graph.packing`), kept separate because
-the engines share no execution code: what a session keeps for the run's end (its events) and for later templates (each walk's settled nodes and
-path counters) is pickled into one compressed blob while it waits; the containers are
-emptied in place and filled again when the next turn begins. (The journey path stays: it
-is the session's public record of the states it visited.)
+the engines share no execution code: what a session keeps for the run's end (its events)
+and for later templates (each walk's settled nodes and path counters) is pickled into one
+compressed blob while it waits; the containers are emptied in place and filled again when
+the next turn begins. (The journey path stays: it is the session's public record of the
+states it visited.)
 """
 
 from __future__ import annotations
