@@ -12,19 +12,21 @@ ratios between modes (a busy machine stretches a whole round, not one mode); ran
 the lowest and highest ratio seen. Usage:
 
     python bench/campaign.py [--cases N] [--rounds R] [--seed S] [--keep DIR] [--fixtures]
-                             [--no-in-process] [--this COPY] [--baseline CHECKOUT]
+                             [--no-in-process] [--this COPY] [--baseline CHECKOUT] [--cpu]
 
 `--fixtures` times the bundled suite (`fixtures/`) instead of a generated one. `--baseline`
 times another checkout too (its `compat/` and `engines/`, e.g. a copy with the files of an
 earlier commit), and `--this` a copy of this one, so that files edited meanwhile do not
 count; each runs in its own folder, which the fork server puts first on its path.
 
-Besides wall time, CPU seconds are sampled from each command's process tree, and the
-critical path — compat's own CPU, then its busiest worker's — is what the wall time would
-be with a free core for each process: on a shared machine (the kernel shares CPU between
-sessions first, so a session's workers share its one share), it shows what `--workers 2`
-gains when the wall time cannot. It leaves the fork server's start out, which this
-checkout overlaps with reading the fixtures; an older one did not (its path is then short).
+With `--cpu`, CPU seconds are sampled from each command's process tree too (every 0.25 s:
+reading it costs CPU, which `--workers 2` misses most, so wall figures are best taken
+without), and the critical path — compat's own CPU, then its busiest worker's — is what the
+wall time would be with a free core for each process: on a shared machine (the kernel
+shares CPU between sessions first, so a session's workers share its one share), it shows
+what `--workers 2` gains when the wall time cannot. It leaves the fork server's start out,
+which this checkout overlaps with reading the fixtures; an older one did not (its path is
+then short).
 """
 
 from __future__ import annotations
@@ -295,21 +297,25 @@ def _compat() -> list[str]:
 
 
 class Took(NamedTuple):
-    """One command's wall seconds and CPU seconds, sampled every 50 ms from its process
+    """One command's wall seconds and, with `--cpu`, CPU seconds sampled from its process
     tree: all of it; compat itself (the supervisor and the process that reads fixtures,
     gathers reports and prints); and its busiest worker process."""
 
     wall: float
-    cpu: float
-    harness_cpu: float
-    worker_cpu: float
+    cpu: float = 0.0
+    harness_cpu: float = 0.0
+    worker_cpu: float = 0.0
 
     @property
     def critical(self) -> float:
         """CPU seconds on the critical path — compat's own, then the busiest worker's: the
-        wall time on a machine with a free core per process (the fork server's start,
-        which overlaps reading the fixtures, left out)."""
+        wall time with a free core for each process (the fork server's start, which
+        overlaps reading the fixtures, left out)."""
         return self.harness_cpu + self.worker_cpu
+
+
+#: Seconds between samples of the process tree (reading it costs the machine CPU).
+SAMPLE_EVERY = 0.25
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -334,8 +340,9 @@ def _sample(top: psutil.Process, seen: dict[tuple[int, float], tuple[str, float]
             continue  # it ended while being read: its last sample stands
 
 
-def _once(target: Path, mode: Mode) -> Took:
-    """One `compat check TARGET ARGS...`, which must pass: its times."""
+def _once(target: Path, mode: Mode, cpu: bool) -> Took:
+    """One `compat check TARGET ARGS...`, which must pass: its times (CPU too if `cpu`:
+    sampling costs a little CPU, taken from the command when its workers use every core)."""
     extra, checkout = mode
     env = dict(os.environ)
     if checkout is not None:
@@ -353,21 +360,23 @@ def _once(target: Path, mode: Mode) -> Took:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        top = psutil.Process(process.pid)
-        while process.poll() is None:
-            _sample(top, seen)
-            time.sleep(0.05)
+        if cpu:
+            top = psutil.Process(process.pid)
+            while process.poll() is None:
+                _sample(top, seen)
+                time.sleep(SAMPLE_EVERY)
+        process.wait()
         seconds = time.perf_counter() - started
         out.seek(0)
         text = out.read()
     if process.returncode != 0:
         raise SystemExit(f"compat check {' '.join(extra)} failed: {text[-2000:]}")
-    cpu = {role: [c for r, c in seen.values() if r == role] for role in ("harness", "worker")}
+    roles = {role: [c for r, c in seen.values() if r == role] for role in ("harness", "worker")}
     return Took(
         seconds,
         sum(c for _, c in seen.values()),
-        sum(cpu["harness"]),
-        max(cpu["worker"], default=0.0),
+        sum(roles["harness"]),
+        max(roles["worker"], default=0.0),
     )
 
 
@@ -390,17 +399,20 @@ def modes(in_process: bool, this: Path | None, baseline: Path | None) -> dict[st
     return out
 
 
-def measure(target: Path, rounds: int, chosen: dict[str, Mode]) -> dict[str, list[Took]]:
+def measure(
+    target: Path, rounds: int, chosen: dict[str, Mode], cpu: bool = False
+) -> dict[str, list[Took]]:
     """Every mode once per round, the order rotating."""
     names = list(chosen)
     took: dict[str, list[Took]] = {name: [] for name in names}
     for round_ in range(rounds):
         order = names[round_ % len(names) :] + names[: round_ % len(names)]
-        now = {name: _once(target, chosen[name]) for name in order}
+        now = {name: _once(target, chosen[name], cpu) for name in order}
         for name in names:
             took[name].append(now[name])
         shown = ", ".join(
-            f"{name} {now[name].wall:.2f} s (path {now[name].critical:.1f})" for name in names
+            f"{name} {now[name].wall:.2f} s" + (f" (path {now[name].critical:.1f})" if cpu else "")
+            for name in names
         )
         print(f"  round {round_ + 1}: {shown} ({_load()})", flush=True)
     return took
@@ -411,39 +423,41 @@ def _ratios(top: list[float], bottom: list[float]) -> str:
     return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
-def report(title: str, took: dict[str, list[Took]]) -> None:
+def report(title: str, took: dict[str, list[Took]], cpu: bool = False) -> None:
     """Medians; each mode's wall time over `--workers 1`'s in the same round (median,
-    range); CPU seconds (whole tree, compat's own, the critical path); `--workers 2`'s
-    speed-up over `--workers 1` by wall time and by critical path (for this checkout and
-    the baseline); and the baseline's times over this checkout's."""
+    range); `--workers 2`'s speed-up over `--workers 1` (for this checkout and the
+    baseline); the baseline's times over this checkout's; with `cpu`, CPU seconds (whole
+    tree, compat's own, the critical path) and speed-ups by critical path too."""
     print(title)
-    head = f"{'wall s':>8} {'× --workers 1 (range)':>22} {'cpu s':>7} {'compat':>7} {'path':>7}"
+    head = f"{'wall s':>8} {'× --workers 1 (range)':>22}"
+    if cpu:
+        head += f" {'cpu s':>7} {'compat':>7} {'path':>7}"
     print(f"{'mode':<22} {head}")
     walls = {name: [t.wall for t in runs] for name, runs in took.items()}
     paths = {name: [t.critical for t in runs] for name, runs in took.items()}
     for name, runs in took.items():
         base = walls["before --workers 1" if name.startswith("before") else "--workers 1"]
-        print(
-            f"{name:<22} {statistics.median(walls[name]):>8.2f} "
-            f"{_ratios(walls[name], base):>22} "
-            f"{statistics.median(t.cpu for t in runs):>7.2f} "
-            f"{statistics.median(t.harness_cpu for t in runs):>7.2f} "
-            f"{statistics.median(paths[name]):>7.2f}"
-        )
+        line = f"{name:<22} {statistics.median(walls[name]):>8.2f} {_ratios(walls[name], base):>22}"
+        if cpu:
+            line += (
+                f" {statistics.median(t.cpu for t in runs):>7.2f}"
+                f" {statistics.median(t.harness_cpu for t in runs):>7.2f}"
+                f" {statistics.median(paths[name]):>7.2f}"
+            )
+        print(line)
     for prefix in ("", "before "):
         one, two = f"{prefix}--workers 1", f"{prefix}--workers 2"
         if two in walls:
-            wall, path = _ratios(walls[one], walls[two]), _ratios(paths[one], paths[two])
-            print(
-                f"{prefix or 'this: '}--workers 2 speed-up over --workers 1: wall {wall}, "
-                f"critical path {path}"
-            )
+            text = f"wall {_ratios(walls[one], walls[two])}"
+            if cpu:
+                text += f", critical path {_ratios(paths[one], paths[two])}"
+            print(f"{prefix or 'this: '}--workers 2 speed-up over --workers 1: {text}")
     for name in ("--workers 1", "--workers 2"):
         if f"before {name}" in walls:
-            print(
-                f"{name}: baseline / this: wall {_ratios(walls[f'before {name}'], walls[name])}, "
-                f"critical path {_ratios(paths[f'before {name}'], paths[name])}"
-            )
+            text = f"wall {_ratios(walls[f'before {name}'], walls[name])}"
+            if cpu:
+                text += f", critical path {_ratios(paths[f'before {name}'], paths[name])}"
+            print(f"{name}: baseline / this: {text}")
 
 
 def main(argv: list[str]) -> None:
@@ -458,20 +472,22 @@ def main(argv: list[str]) -> None:
         "--baseline", type=Path, help="a checkout (its compat/ and engines/) to time too"
     )
     parser.add_argument("--this", type=Path, help="a copy of this checkout to time instead")
+    parser.add_argument("--cpu", action="store_true", help="sample CPU time too")
     args = parser.parse_args(argv)
     absolute = [p.resolve() if p else None for p in (args.this, args.baseline)]
     chosen = modes(not args.no_in_process, *absolute)
     print(f"before: {_load()}", flush=True)
     if args.fixtures:
-        took = measure(ROOT / "fixtures", args.rounds, chosen)
-        report(f"compat check fixtures/ — {args.rounds} rounds", took)
+        took = measure(ROOT / "fixtures", args.rounds, chosen, args.cpu)
+        report(f"compat check fixtures/ — {args.rounds} rounds", took, args.cpu)
     else:
         with tempfile.TemporaryDirectory(prefix="compat-campaign-") as temporary:
             folder = (args.keep or Path(temporary)).resolve()
             files = suite(folder, args.cases, args.seed)
             print(f"suite: {args.cases} cases in {len(files)} fixtures under {folder}")
-            took = measure(folder, args.rounds, chosen)
-        report(f"compat check (generated, {args.cases} cases) — {args.rounds} rounds", took)
+            took = measure(folder, args.rounds, chosen, args.cpu)
+        title = f"compat check (generated, {args.cases} cases) — {args.rounds} rounds"
+        report(title, took, args.cpu)
     print(f"after: {_load()}")
 
 
