@@ -44,10 +44,7 @@ def child(engine: str, shape: str, runs: int) -> None:
         run = floor_runner(1000)
     else:
         if engine == "graph-no-events":
-            from engines.graph.events import EventStream
-
-            EventStream.node_started = lambda self, *args: None  # type: ignore[method-assign]
-            EventStream.node_completed = lambda self, *args: None  # type: ignore[method-assign]
+            _drop_node_events()
         workflow = getattr(bench_graph, shape)()
         runner = bench_journey.journey_runner if engine == "journey" else bench_graph.our_runner
         run = runner(workflow)
@@ -55,6 +52,44 @@ def child(engine: str, shape: str, runs: int) -> None:
     run()
     for _ in range(runs):
         run()
+
+
+#: The statements of the graph engine's hot loop that build and deliver a node event.
+_EVENT_LINES = (
+    "event = _new(NodeEvent,",
+    "events.append(event)",
+    "if stream._callbacks or stream._queues:",
+    "stream._deliver(event)",
+)
+
+
+def _drop_node_events() -> None:
+    """Make the graph engine build no per-node events: the hot loop (`_run_ready`)
+    recompiled with its event statements made `pass`, and the stream's event methods (the
+    other paths' events) made no-ops."""
+    import inspect
+    import textwrap
+
+    from engines.graph import execution
+    from engines.graph.events import EventStream
+
+    EventStream.node_started = lambda self, *args: None  # type: ignore[method-assign]
+    EventStream.node_completed = lambda self, *args: None  # type: ignore[method-assign]
+    source = textwrap.dedent(inspect.getsource(execution.Execution._run_ready))
+    lines, dropped = [], 0
+    for line in source.splitlines():
+        text = line.strip()
+        if text.startswith(_EVENT_LINES):
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.append(indent + ("if False:" if text.startswith("if ") else "pass"))
+            dropped += 1
+        else:
+            lines.append(line)
+    if dropped != 8:
+        raise RuntimeError(f"expected 8 event statements in _run_ready, found {dropped}")
+    namespace = dict(vars(execution))
+    exec(compile("\n".join(lines), execution.__file__, "exec"), namespace)
+    execution.Execution._run_ready = namespace["_run_ready"]  # type: ignore[method-assign]
 
 
 def floor_runner(n: int) -> Any:

@@ -20,10 +20,12 @@ from engines import failures
 from engines.errors import EngineStateError, ExpressionError, InputInvalid, NodeFailure
 from engines.expressions import as_json
 from engines.graph import containers, finish, packing
-from engines.graph.events import Event, EventStream
+from engines.graph.events import COMPLETED as DONE
+from engines.graph.events import STARTED, Event, EventStream
 from engines.graph.handlers import ERROR, Effect, Outcome
 from engines.graph.plan import ExecutionPlan, NodePlan
 from engines.graph.state import (
+    COMPLETED,
     CompensationRecord,
     Frame,
     IdempotencyRecord,
@@ -43,11 +45,13 @@ from engines.graph.tasks import (
 from engines.model.nodes import ToolNode
 from engines.result import VARIABLES_NODE, IterationPath, NodeError, RunResult
 from engines.result import RunStatus as Status
+from engines.trace import EMPTY_DETAIL, NodeEvent
 
 if TYPE_CHECKING:
     from engines.graph.engine import GraphEngine
 
 NEW, RUNNING = "new", "running"
+_new = tuple.__new__
 
 
 class Execution:
@@ -265,9 +269,8 @@ class Execution:
         self._burst_time = self.now()
         try:
             while ready or (blocked and len(self._tasks) < limit):
-                while ready and not self._cancel_requested:
-                    frame, plan = ready.popleft()
-                    self._run_inline(frame, plan)
+                if ready:
+                    self._run_ready()
                 if self._cancel_requested:
                     return
                 while blocked and len(self._tasks) < limit:
@@ -278,6 +281,61 @@ class Execution:
                     task.add_done_callback(self._done.put_nowait)
         finally:
             self._burst_time = None
+
+    def _run_ready(self) -> None:
+        """Run the ready nodes, and the nodes they make ready, until none is left or a cancel
+        is requested: `_run_inline` then `_node_completed`, fused for the usual node (an
+        inline handler that succeeds, nothing to compensate) — the engine's hot loop, where
+        each call saved is a few percent of a node's cost."""
+        ready, stream = self._ready, self.stream
+        events, nodes, state = stream.events, self.plan.nodes, self.state
+        now, delayed = self._burst_time, self._delayed
+        while ready and not self._cancel_requested:
+            frame, plan = ready.popleft()
+            handler = plan.handler
+            if handler is None or plan.compensates:
+                self._run_inline(frame, plan)
+                continue
+            node_id, path = plan.id, frame.path
+            event = _new(NodeEvent, (len(events), STARTED, node_id, 1, path, now, EMPTY_DETAIL))
+            events.append(event)
+            if stream._callbacks or stream._queues:
+                stream._deliver(event)
+            try:
+                output, handles, writes = handler(plan.node, frame.scope)
+            except NodeFailure as failure:
+                self._node_failed(frame, plan, failure, 1)
+                continue
+            if writes:
+                state.write_vars(writes)
+            frame.view[node_id] = {"output": output, "error": None, "status": COMPLETED}
+            frame.open -= 1
+            event = _new(NodeEvent, (len(events), DONE, node_id, 1, path, now, EMPTY_DETAIL))
+            events.append(event)
+            if stream._callbacks or stream._queues:
+                stream._deliver(event)
+            remaining, fired = frame.remaining, frame.fired
+            dead: list[str] | None = None
+            for handle, target in plan.out:
+                if handle in handles:
+                    fired[target] += 1
+                left = remaining[target] - 1
+                remaining[target] = left
+                if left == 0:
+                    if fired[target]:
+                        following = nodes[target]
+                        if following.needs_task or delayed:
+                            self._enqueue(frame, following)
+                        else:
+                            ready.append((frame, following))
+                    elif dead is None:
+                        dead = [target]
+                    else:
+                        dead.append(target)
+            if dead is not None:
+                self._skip_dead(frame, dead)
+            if frame.open == 0 and frame.owner is not None:
+                self._check_frame(frame)
 
     def _run_inline(self, frame: Frame, plan: NodePlan) -> None:
         handler = plan.handler

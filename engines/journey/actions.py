@@ -17,18 +17,14 @@ from engines import failures
 from engines.errors import NodeFailure
 from engines.journey.cancel import fail_attempt, fail_child
 from engines.journey.model import State
+from engines.journey.quick import ACTIONS, fail_failure, run_quick
 from engines.journey.settling import complete, fail
 from engines.journey.state import Record, Undo, Walk
 from engines.model.nodes import (
-    ConditionNode,
-    EndNode,
     FailNode,
     NodeBase,
-    RouterNode,
-    SetNode,
     SubworkflowNode,
     ToolNode,
-    TransformNode,
     WaitNode,
 )
 from engines.result import RunStatus
@@ -42,80 +38,7 @@ async def run(session: Session, frame: Walk, state: State, node: NodeBase) -> st
     """Run the node state `state` and return its outcome token."""
     if node.id in session.timed:
         return await _timed_node(session, frame, state, node)
-    return run_quick(session, frame, node)
-
-
-def run_quick(session: Session, frame: Walk, node: NodeBase) -> str:
-    """Run a node whose state settles at once (its type is in `QUICK_TYPES`, it is not timed)."""
-    session.node_started(node.id, frame.path)
-    try:
-        return _QUICK[node.type](session, frame, node, frame.scope)
-    except NodeFailure as failure:
-        return fail(session, frame, node.id, failures.node_error(node.id, failure, path=frame.path))
-
-
-def _start(session: Session, frame: Walk, node: Any, scope: Any) -> str:
-    return complete(session, frame, node.id, scope["inputs"], 1)
-
-
-def _set(session: Session, frame: Walk, node: SetNode, scope: Any) -> str:
-    values = {name: t.render(scope) for name, t in node.params.values.items()}
-    session.vars.update(values)
-    return complete(session, frame, node.id, values, 1)
-
-
-def _transform(session: Session, frame: Walk, node: TransformNode, scope: Any) -> str:
-    return complete(session, frame, node.id, node.params.value.render(scope), 1)
-
-
-def _end(session: Session, frame: Walk, node: EndNode, scope: Any) -> str:
-    outputs = {name: t.render(scope) for name, t in node.params.outputs.items()}
-    session.say(f"Outputs of {node.name or node.id}: {session.show(outputs)}", node.id)
-    return complete(session, frame, node.id, outputs, 1, ())
-
-
-def _condition(session: Session, frame: Walk, node: ConditionNode, scope: Any) -> str:
-    verdict = node.params.expression.test(scope)
-    handle = "true" if verdict else "false"
-    return complete(session, frame, node.id, verdict, 1, (handle,), handle)
-
-
-def _fail_now(session: Session, frame: Walk, node: FailNode, scope: Any) -> str:
-    raise _fail_failure(node, scope)
-
-
-def _route(session: Session, frame: Walk, node: RouterNode, scope: Any) -> str:
-    matched: list[str] = []
-    for route in node.params.routes:
-        if route.when.test(scope):
-            matched.append(route.name)
-            if not node.params.all_matching:
-                break
-    output = {"matched": matched}
-    if not matched:
-        return complete(session, frame, node.id, output, 1, ("default",), "default")
-    token = "matched" if node.params.all_matching else f"route:{matched[0]}"
-    return complete(session, frame, node.id, output, 1, tuple(matched), token)
-
-
-_QUICK: dict[str, Callable[[Session, Walk, Any, Any], str]] = {
-    "start": _start,
-    "set": _set,
-    "transform": _transform,
-    "end": _end,
-    "condition": _condition,
-    "router": _route,
-    "fail": _fail_now,
-}
-QUICK_TYPES = frozenset(_QUICK)
-
-
-def _fail_failure(node: FailNode, scope: Any) -> NodeFailure:
-    return NodeFailure(
-        node.params.code.render(scope),
-        node.params.message.render(scope),
-        recoverable=node.params.recoverable,
-    )
+    return run_quick(session, frame, node, ACTIONS[node.type], session.now())
 
 
 async def _timed_node(session: Session, frame: Walk, state: State, node: NodeBase) -> str:
@@ -223,7 +146,7 @@ def _attempt_for(
 
         return wait
     if isinstance(node, FailNode):
-        failure = _fail_failure(node, scope)
+        failure = fail_failure(node, scope)
 
         async def raise_it(number: int) -> Any:
             raise failure

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from engines.journey.actions import QUICK_TYPES
 from engines.journey.compiler import compile_journey
-from engines.journey.model import Journey
+from engines.journey.model import Journey, Role
+from engines.journey.quick import ACTIONS, Action
 from engines.model import ValidatedWorkflow, WorkflowRegistry
 
 
@@ -46,11 +46,15 @@ class Blueprint:
             or (n.retry is not None and n.retry.max_attempts > 1)
         )
         #: Nodes whose state runs to its outcome at once (no clock time, no question, no
-        #: container): the walk calls them without a coroutine.
-        self.quick = frozenset(
-            n.id for n in self.workflow.nodes if n.id not in self.timed and n.type in QUICK_TYPES
-        )
+        #: container), with their type's action: the walk calls them without a coroutine.
+        #: A plain dict, read once per node by the walk (a mapping proxy's `get` costs more).
+        self.quick: dict[str, Action] = {
+            n.id: ACTIONS[n.type]
+            for n in self.workflow.nodes
+            if n.id not in self.timed and n.type in ACTIONS
+        }
         self.exits = MappingProxyType({c: level.exit for c, level in self.topology.levels.items()})
+        self.steps = MappingProxyType(_steps(self.journey))
 
     def descendants(self, node_id: str) -> tuple[str, ...]:
         """Level descendants of a node (given up when it fails unhandled), computed when
@@ -67,3 +71,33 @@ class Blueprint:
     @property
     def content_hash(self) -> str:
         return self.workflow.content_hash
+
+
+#: Outcomes of most states, whose step an unconditional transition decides.
+COMMON_TOKENS = ("completed", "failed")
+
+
+def _steps(journey: Journey) -> dict[str, dict[str, bool]]:
+    """For each state, the outcome tokens whose transition leads on to the next position of
+    its level, passing over nothing — the walk's usual step, read here instead of through
+    `State.target` — each with whether the next position is entered by its node state
+    itself (no guard). Other tokens take `State.target`, which gives the same answer."""
+    steps: dict[str, dict[str, bool]] = {}
+    for state in journey.states.values():
+        onward: dict[str, bool] = {}
+        if state.position >= 0:
+            after = journey.levels[state.level].after
+            tokens = {t.token for t in state.transitions if t.token is not None}
+            unconditional = any(t.token is None for t in state.transitions)
+            for token in (*sorted(tokens), *(COMMON_TOKENS if unconditional else ())):
+                target = state.target(token)
+                following = journey.states.get(target)
+                if (
+                    following is not None
+                    and target != after
+                    and following.level == state.level
+                    and following.position == state.position + 1
+                ):
+                    onward[token] = following.role is Role.NODE
+        steps[state.id] = onward
+    return steps

@@ -17,6 +17,7 @@ from engines.errors import NodeFailure
 from engines.journey import actions, counters
 from engines.journey.compiler import finish_id
 from engines.journey.model import END_JOURNEY, Role, State
+from engines.journey.quick import run_quick
 from engines.journey.settling import fail, skip
 from engines.journey.state import Question, Walk
 
@@ -32,56 +33,66 @@ class JourneyDivergence(AssertionError):
 
 async def walk(session: Session, frame: Walk, position: int) -> None:
     """Walk `frame` from `position` to the end of its level."""
-    journey = session.journey
-    order = frame.level.order
-    entries = frame.level.entries
-    states = journey.states
-    end = len(order)
-    quick = session.quick
-    after = frame.level.after
+    states = session.journey.states
+    level = frame.level
+    order, entries, after, end = level.order, level.entries, level.after, len(level.order)
+    quick_nodes, nodes, visited = session.quick, session.nodes, session.path
+    steps = session.blueprint.steps
+    path = frame.path
+    # The walk's own tables: its frame keeps the same ones while the walk goes on.
+    settled, waiting, runs = frame.settled, frame.waiting, frame.runs
+    deferred, unarrived_from, arrived = frame.deferred, frame.unarrived, frame.arrived
     direct = False  # entered by a transition that targets the node's state itself
+    now = session.now()  # the clock stands still until something awaits
     while position < end:
-        frame.deferred.discard(position)
+        if deferred:
+            deferred.discard(position)
         node_id = order[position]
-        if node_id in frame.settled or node_id in frame.waiting or node_id in frame.runs:
+        if node_id in settled or node_id in waiting or node_id in runs:
             position, direct = position + 1, False
             continue
         entry = entries[position]
-        unarrived = frame.unarrived[node_id]
+        unarrived = unarrived_from[node_id]
         if entry != node_id and not direct:  # a guard: the join rule decides
             guard = states[entry]
             if unarrived:
-                frame.deferred.add(position)
-                session.visit(guard, "not_arrived", frame.path)
+                deferred.add(position)
+                session.visit(guard, "not_arrived", path)
                 position += 1
                 continue
-            if not frame.arrived[node_id]:
-                session.visit(guard, "not_arrived", frame.path)
+            if not arrived[node_id]:
+                session.visit(guard, "not_arrived", path)
                 skip(session, frame, node_id, "dead_path")
                 position += 1
                 continue
-            session.visit(guard, "arrived", frame.path)
+            session.visit(guard, "arrived", path)
         elif unarrived:
-            frame.deferred.add(position)
+            deferred.add(position)
             position, direct = position + 1, False
             continue
-        elif position and not frame.arrived[node_id]:
+        elif position and not arrived[node_id]:
             skip(session, frame, node_id, "dead_path")
             position, direct = position + 1, False
             continue
         state = states[node_id]
-        if node_id in quick and state.role is NODE:
-            token: str | None = actions.run_quick(session, frame, session.nodes[node_id])
+        action = quick_nodes.get(node_id)
+        if action is not None and state.role is NODE:
+            token: str | None = run_quick(session, frame, nodes[node_id], action, now)
         else:
             token, state = await run_state(session, frame, state, position)
+            now = session.now()  # time may have passed while it waited
         if token is None:  # waiting for an answer, or a container waiting inside
             position, direct = position + 1, False
             continue
-        session.visit(state, token, frame.path)
-        if token == "failed" and node_id in frame.settled and node_id not in frame.routed:
+        visited.append((state.id, token, path))  # `session.visit`, inlined
+        if token == "failed" and node_id in settled and node_id not in frame.routed:
             # An unhandled failure is not a transition: its dependents were given up, and
             # the walk goes on with the next position (docs/semantics.md §7.7).
             position, direct = position + 1, False
+            continue
+        onward = steps[state.id].get(token)
+        if onward is not None:  # the usual step: on to the next position
+            position, direct = position + 1, onward
             continue
         target = state.target(token)
         following = states.get(target)
