@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install example test lint bench clean mutants fuzz-mutants
+.PHONY: install example test lint bench clean mutants fuzz-mutants browser screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,14 +14,36 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job on the bundled examples: validate every fixture and flow.
+## The main job on the bundled examples: check every fixture on both engines and write the
+## HTML compatibility report.
 example: $(STAMP)
-	$(BIN)/compat validate fixtures/
+	$(BIN)/compat check fixtures/ --html reports/compat.html --json reports/compat.json
+	@echo "report: open reports/compat.html in a browser (one self-contained file)"
 	@echo "compat is $(BIN)/compat: run it by that path, or '. $(BIN)/activate' to put it on your PATH"
 
 ## The test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+## Headless Chromium and its driver for the browser tests (tests/browser), from Debian: installed
+## when missing and make runs as root; otherwise this says what to install, and those tests
+## fail saying it too (they never skip). Selenium comes with the test extra ($(STAMP)).
+CHROMIUM     := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing headless Chromium for tests/browser: apt-get install chromium chromium-driver"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends chromium chromium-driver; \
+	else \
+		echo "tests/browser needs $(CHROMIUM) and $(CHROMEDRIVER): run 'sudo apt-get install chromium chromium-driver' (those tests fail until then)"; \
+	fi
+
+## Screenshots of the HTML report in headless Chromium: reports/overview.png, reports/case.png.
+screenshots: $(STAMP) browser
+	$(BIN)/python -m tests.browser.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

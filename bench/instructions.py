@@ -141,7 +141,10 @@ def instructions(engine: str, shape: str, runs: int) -> int:
         shape,
         str(runs),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    # A fixed hash seed: string hashes decide dict probing and set order, which move the
+    # count by a few percent from one process to the next.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     found = _COLLECTED.search(done.stderr)
     if found is None:
         raise RuntimeError(f"callgrind reported no count for {engine} {shape}: {done.stderr}")

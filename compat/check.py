@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from compat.compare import compare_runs
 from compat.compare.model import DimensionResult
 from compat.compare.values import values_equal
+from compat.detail import CaseDetail, RunDetail, WorkflowView
 from compat.engines import Engine, EngineRun, load_engine, run_engine, run_engine_here
 from compat.executors import DEFAULT_MEMORY_MB
 from compat.noise import compare_with_noise
@@ -49,6 +50,7 @@ from engines.documents import (
 )
 from engines.documents.fixture import Expectation
 from engines.errors import ConfigError, DocumentError
+from engines.model import ValidatedWorkflow
 from engines.tools import ToolRegistry
 
 
@@ -81,6 +83,9 @@ class CheckOptions(BaseModel):
     memory_mb: int = Field(default=DEFAULT_MEMORY_MB, ge=0)
     #: An explicit compat.toml / pyproject.toml; None searches from the working directory.
     config: str | None = None
+    #: Keep each case's workflow, traces, node outputs and transcript in its report (for
+    #: `--json` and `--html`, which show them).
+    details: bool = False
     #: Measure both engines' performance on each case too (kept out of the score).
     perf: bool = False
     #: With `perf`: a case fails when the shadow's wall time is, with 95 % confidence, more
@@ -338,6 +343,13 @@ def case_report(
     held = None if case.expect is None else not (left or right)
     worst = comparison.worst
     too_slow = performance is not None and _too_slow(performance, options.max_slowdown)
+    detail = None
+    if options.details:
+        detail = CaseDetail(
+            workflow=_view(job.fixture.workflow),
+            primary=RunDetail.of(primary.result),
+            shadow=RunDetail.of(shadow.result),
+        )
     return CaseReport(
         fixture=str(job.path),
         case=case.name,
@@ -354,7 +366,19 @@ def case_report(
         replayed=options.replay,
         performance=performance,
         too_slow=too_slow,
+        detail=detail,
     )
+
+
+_VIEWS: dict[int, tuple[ValidatedWorkflow, WorkflowView]] = {}
+
+
+def _view(workflow: ValidatedWorkflow) -> WorkflowView:
+    """The workflow's view, made once per workflow object (a fixture's cases share it)."""
+    held = _VIEWS.get(id(workflow))
+    if held is None or held[0] is not workflow:
+        held = _VIEWS[id(workflow)] = (workflow, WorkflowView.of(workflow))
+    return held[1]
 
 
 def _too_slow(performance: PerfSummary, max_slowdown: float | None) -> bool:

@@ -9,11 +9,9 @@ The commands' work lives in `compat.commands`; this module only declares the opt
 from __future__ import annotations
 
 import functools
-import math
 import os
 import sys
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -22,6 +20,22 @@ import typer
 # Only what declaring the options needs: each command imports its own work when it runs, so
 # `compat --help` (and a usage error) costs typer and little else (bench/startup.py).
 from compat import commands
+from compat.cli_options import (
+    CaseOption,
+    ConfigOption,
+    ConversationOption,
+    EngineOption,
+    FormatOption,
+    HtmlOption,
+    InProcessOption,
+    InputsOption,
+    JunitOption,
+    MemoryOption,
+    OutputFormat,
+    PolicyOption,
+    TimeoutOption,
+    seconds_option,
+)
 from compat.executors.process import DEFAULT_MEMORY_MB
 from engines.errors import CompatError, ConfigError
 
@@ -109,12 +123,6 @@ def _root(
     """compat: run one workflow in two execution modes and prove they agree."""
 
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="A compat.toml or pyproject.toml to use instead of searching."),
-]
-
-
 @app.command()
 @guarded
 def validate(
@@ -143,68 +151,6 @@ def validate(
     if bad:
         typer.echo(f"compat: {bad} of {len(reports)} documents invalid", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-
-
-EngineOption = Annotated[str, typer.Option(help="graph, journey, or module:attr.")]
-InputsOption = Annotated[
-    str | None, typer.Option("--inputs", help="Inputs as a JSON object, or @file.json.")
-]
-ConversationOption = Annotated[
-    str | None,
-    typer.Option("--conversation", help="Payloads answering input nodes: a JSON list, or @file."),
-]
-CaseOption = Annotated[
-    str | None, typer.Option("--case", help="For a fixture: the case to run (default: the first).")
-]
-#: The longest deadline compat accepts (a week): every wait must end.
-MAX_SECONDS = 604_800.0
-
-
-def _seconds(value: float) -> float:
-    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
-        raise typer.BadParameter(
-            f"{value:g}: give a number of seconds above 0 and at most {MAX_SECONDS:,.0f}"
-        )
-    return value
-
-
-TimeoutOption = Annotated[
-    float,
-    typer.Option("--timeout", help="Seconds an engine may take for one case.", callback=_seconds),
-]
-
-
-InProcessOption = Annotated[
-    bool,
-    typer.Option(
-        "--in-process",
-        help="Run the engines in compat's own process (trusted engines only; faster). "
-        "By default each run is in a worker process that is killed at the timeout.",
-    ),
-]
-MemoryOption = Annotated[
-    int,
-    typer.Option(
-        "--memory-limit",
-        help="MiB a worker process's runs may allocate (0: no limit); past it a run crashes.",
-        min=0,
-    ),
-]
-
-
-class PolicyChoice(StrEnum):
-    EQUIVALENCE = "equivalence"
-    THRESHOLD = "threshold"
-
-
-PolicyOption = Annotated[
-    PolicyChoice | None,
-    typer.Option(
-        "--policy",
-        help="equivalence: any difference is incompatible (default); threshold: no critical "
-        "difference and score >= threshold.",
-    ),
-]
 
 
 @app.command()
@@ -251,6 +197,9 @@ def check(
     ] = False,
     in_process: InProcessOption = False,
     memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
+    html: HtmlOption = None,
+    junit: JunitOption = None,
+    output_format: FormatOption = OutputFormat.TEXT,
     config: ConfigOption = None,
 ) -> None:
     """Run every case on two engines; exit 0 if all are compatible and correct, 1 if not."""
@@ -272,9 +221,16 @@ def check(
         in_process=in_process,
         memory_mb=memory_limit,
         config=config,
+        targets=_targets(html, junit, output_format),
     )
     if not ok:
         raise typer.Exit(1)
+
+
+def _targets(html: str | None, junit: str | None, output_format: OutputFormat) -> Any:
+    from compat.publish import Targets
+
+    return Targets(html=html, junit=junit, format=output_format.value)
 
 
 @app.command()
@@ -304,11 +260,14 @@ def perf(
     timeout: Annotated[
         float,
         typer.Option(
-            "--timeout", help="Seconds one case's measurement may take.", callback=_seconds
+            "--timeout", help="Seconds one case's measurement may take.", callback=seconds_option
         ),
     ] = 600.0,
     in_process: InProcessOption = False,
     memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
+    html: HtmlOption = None,
+    junit: JunitOption = None,
+    output_format: FormatOption = OutputFormat.TEXT,
     config: ConfigOption = None,
 ) -> None:
     """Measure both engines on every case, compare with statistics, and recommend; exit 1
@@ -327,6 +286,7 @@ def perf(
         in_process=in_process,
         memory_mb=memory_limit,
         config=config,
+        targets=_targets(html, junit, output_format),
     )
     if not ok:
         raise typer.Exit(1)
@@ -465,6 +425,9 @@ def fuzz(
             "uninterrupted run (--examples: machines, default 50).",
         ),
     ] = False,
+    html: HtmlOption = None,
+    junit: JunitOption = None,
+    output_format: FormatOption = OutputFormat.TEXT,
     config: ConfigOption = None,
 ) -> None:
     """Generate workflows and cases, run both engines, and shrink every divergence to a
@@ -478,6 +441,12 @@ def fuzz(
     seconds = parse_duration(duration)
     if invalid and lifecycle:
         raise ConfigError("--invalid and --lifecycle: give one of them")
+    targets = _targets(html, junit, output_format)
+    if (invalid or lifecycle) and (html or junit or output_format is OutputFormat.GITHUB):
+        raise ConfigError(
+            "--html, --junit and --format github report a divergence campaign; "
+            "--invalid and --lifecycle campaigns print their own report"
+        )
     if lifecycle:
         from compat.fuzz.command import lifecycle_campaign
 
@@ -507,7 +476,9 @@ def fuzz(
             database=None if no_database else ".compat/fuzz",
             config=str(config) if config else None,
         )
-        report = run_fuzz(options, save=None if no_save else save, json_path=json_path)
+        report = run_fuzz(
+            options, save=None if no_save else save, json_path=json_path, targets=targets
+        )
         if report.stopped == "interrupted":
             raise typer.Exit(EXIT_INTERRUPTED)
         ok = report.ok
@@ -538,6 +509,24 @@ def export_journey(
 ) -> None:
     """Print the journey a workflow compiles to: a Parlant SDK script or a Mermaid diagram."""
     typer.echo(commands.export_journey(target, format, workflow=workflow, config=config), nl=False)
+
+
+@app.command()
+@guarded
+def report(
+    saved: Annotated[
+        str, typer.Argument(help="A report saved by compat check, perf or fuzz with --json.")
+    ],
+    html: HtmlOption = None,
+    junit: JunitOption = None,
+    output_format: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Render a saved JSON report again: as HTML, JUnit XML or GitHub annotations (a CI
+    artifact, read later); exit 1 if the report says something failed."""
+    if not (html or junit or output_format is OutputFormat.GITHUB):
+        raise ConfigError("give --html PATH, --junit PATH or --format github: what to render")
+    if not commands.report(saved, _targets(html, junit, output_format)):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compat.executors.process import DEFAULT_MEMORY_MB
 from engines.errors import ConfigError
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # each command imports what it needs: `compat --help` imports
     from compat.adhoc import Target
     from compat.engines import EngineRun
     from compat.perf.report import CasePerf
+    from compat.publish import Targets
     from compat.report import CaseReport
     from engines.config import EngineConfig
 
@@ -105,16 +106,20 @@ def check(
     in_process: bool = False,
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
+    targets: Targets | None = None,
 ) -> bool:
     from rich.console import Console
 
     from compat import render
     from compat.check import check_options, run_check
     from compat.outputs import refuse_overwrite
+    from compat.publish import Targets, publish
 
+    targets = targets or Targets()
     if max_slowdown is not None and not perf:
         raise ConfigError("--max-slowdown needs --perf (it gates on the measured slowdown)")
     refuse_overwrite(json_path, paths, config)  # before anything runs
+    targets.refuse_inputs(paths, config)
     options = check_options(
         primary=primary,
         shadow=shadow,
@@ -131,6 +136,8 @@ def check(
         in_process=in_process,
         memory_mb=memory_mb,
         config=str(config) if config else None,
+        # A saved report keeps every case's workflow and runs, for `compat report --html`.
+        details=targets.wants_detail or bool(json_path),
     )
     err = Console(stderr=True, highlight=False)
     if err.is_terminal:
@@ -144,14 +151,19 @@ def check(
         report = run_check(paths, options)
     if json_path == "-":
         sys.stdout.write(report.to_json())
+        for line in publish("check", report, Targets(html=targets.html, junit=targets.junit)):
+            err.print(escape(line), soft_wrap=True)
         return report.ok
     if json_path:
         _write(json_path, report.to_json())
+    published = publish("check", report, targets)
     console = _console()
-    console.print(render.check_table(report))
+    if targets.format == "text":
+        console.print(render.check_table(report))
     console.print(render.check_summary(report))
     if json_path:
         console.print(f"report: {escape(json_path)}")
+    _print_published(console, published)
     return report.ok
 
 
@@ -170,14 +182,18 @@ def perf(
     in_process: bool = False,
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
+    targets: Targets | None = None,
 ) -> bool:
     from rich.console import Console
 
     from compat.outputs import refuse_overwrite
     from compat.perf.render import print_report
     from compat.perf.run import perf_options, run_perf
+    from compat.publish import Targets, publish
 
+    targets = targets or Targets()
     refuse_overwrite(json_path, paths, config)  # before anything runs
+    targets.refuse_inputs(paths, config)
     options = perf_options(
         primary=primary,
         shadow=shadow,
@@ -203,8 +219,10 @@ def perf(
         report = run_perf(paths, options)
     if json_path:
         _write(json_path, report.to_json())
+    published = publish("perf", report, targets)
     console = _console()
-    print_report(console, report)
+    if targets.format == "text":
+        print_report(console, report)
     for problem in report.problems:
         console.print(f"[red]not measured[/]: {escape(problem)}")
     unmeasured = [c for c in report.cases if c.problem is not None]
@@ -213,10 +231,35 @@ def perf(
             f"[red]not measured[/]: {escape(Path(case.fixture).name)}::{escape(case.case)}: "
             f"{escape(case.problem or '')}"
         )
-    # A measurement that did not finish is no result: never exit 0 on it.
-    return not unmeasured and not report.problems
     if json_path:
         console.print(f"report: {escape(json_path)}")
+    _print_published(console, published)
+    # A measurement that did not finish is no result: never exit 0 on it.
+    return not unmeasured and not report.problems
+
+
+def _print_published(console: Any, lines: list[str]) -> None:
+    """GitHub annotations raw on standard output (the runner reads them there); the rest
+    through the console."""
+    for line in lines:
+        if line.startswith("::"):
+            sys.stdout.write(line + "\n")
+        else:
+            console.print(escape(line), soft_wrap=True)
+
+
+def report(saved: str, targets: Targets) -> bool:
+    """`compat report`: a saved JSON report rendered again; whether it says all went well."""
+    from compat.publish import load_saved, publish
+
+    kind, loaded = load_saved(saved)
+    targets.refuse_inputs([saved], None)
+    _print_published(_console(), publish(kind, loaded, targets))
+    if kind == "check":
+        return bool(loaded.ok)
+    if kind == "perf":
+        return not loaded.problems and all(c.problem is None for c in loaded.cases)
+    return bool(loaded.get("ok"))
 
 
 def run(

@@ -55,10 +55,14 @@ def _same_file(a: os.stat_result, path: Path) -> bool:
 
 
 def refuse_overwrite(
-    json_path: str | None, paths: Iterable[str | Path], config: Path | None
+    json_path: str | None,
+    paths: Iterable[str | Path],
+    config: Path | None,
+    option: str = "--json",
 ) -> None:
-    """Raise `ConfigError` when `--json PATH` is one of the run's inputs (compared as files:
-    symlinks and hard links included), or exists and is no regular file."""
+    """Raise `ConfigError` when `--json PATH` (or another report `option`) is one of the
+    run's inputs (compared as files: symlinks and hard links included), or exists and is
+    no regular file."""
     if not json_path or json_path == "-":
         return
     try:
@@ -67,13 +71,13 @@ def refuse_overwrite(
         return  # nothing there yet: it cannot be an input
     if not stat.S_ISREG(target.st_mode):
         raise ConfigError(
-            f"--json: {json_path} is {file_kind(target.st_mode)}, not a regular file; "
+            f"{option}: {json_path} is {file_kind(target.st_mode)}, not a regular file; "
             "give a file path for the report, or - for standard output"
         )
     for path in input_files(paths, config):
         if _same_file(target, path):
             raise ConfigError(
-                f"--json: {json_path} is one of this run's inputs ({path}); writing the "
+                f"{option}: {json_path} is one of this run's inputs ({path}); writing the "
                 "report there would overwrite it: choose another path"
             )
 
@@ -88,7 +92,7 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~mask
 
 
-def write_atomically(json_path: str, text: str) -> None:
+def write_atomically(json_path: str, text: str, option: str = "--json") -> None:
     """Write `text` to `json_path` through a temporary file in the same folder, renamed over
     it. Raises `ConfigError` naming the path when it cannot be written."""
     target = Path(os.path.realpath(json_path))  # through a symlink, to the file it names
@@ -105,7 +109,7 @@ def write_atomically(json_path: str, text: str) -> None:
         os.replace(temporary, target)
         temporary = None
     except OSError as exc:
-        raise ConfigError(f"--json: cannot write {json_path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"{option}: cannot write {json_path}: {exc.strerror or exc}") from None
     finally:
         if temporary is not None:
             with contextlib.suppress(OSError):

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from compat.compare.model import Difference, DimensionResult, Severity
+from compat.detail import CaseDetail
 from compat.engines import EngineRun
 from compat.perf.report import PerfSummary
 from engines.result import NodeError
@@ -119,6 +120,8 @@ class CaseReport(BaseModel):
     performance: PerfSummary | None = None
     #: With `--max-slowdown`: the shadow's wall time was surely above the allowed multiple.
     too_slow: bool = False
+    #: The workflow and both runs in full, when the check kept them (`CheckOptions.details`).
+    detail: CaseDetail | None = None
 
 
 class Summary(BaseModel):

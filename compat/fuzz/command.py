@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from compat.fuzz.coverage import Coverage
 from compat.fuzz.drive import Finding, FuzzReport, Tick, run_fuzz
 from compat.fuzz.strategies import Example
 from compat.outputs import write_atomically
+from compat.publish import Targets, publish
 from engines.documents import fixture_from_data
 from engines.errors import ConfigError
 
@@ -113,7 +115,13 @@ def show_finding(console: Console, finding: Finding, options: FuzzOptions, fuzze
         )
 
 
-def fuzz(options: FuzzOptions, *, save: str | None, json_path: str | None) -> FuzzReport:
+def fuzz(
+    options: FuzzOptions,
+    *,
+    save: str | None,
+    json_path: str | None,
+    targets: Targets | None = None,
+) -> FuzzReport:
     console = render_console()
     err = Console(stderr=True, highlight=False)
     err.print(
@@ -146,6 +154,14 @@ def fuzz(options: FuzzOptions, *, save: str | None, json_path: str | None) -> Fu
     if json_path:
         write_atomically(json_path, json.dumps(report.to_data(), indent=1, sort_keys=True))
         console.print(f"report: {escape(json_path)}")
+    if targets is not None:
+        # The saved JSON's data, so that the page is the one `compat report` renders.
+        data = json.loads(json.dumps(report.to_data(), sort_keys=True))
+        for line in publish("fuzz", data, targets):
+            if line.startswith("::"):
+                sys.stdout.write(line + "\n")
+            else:
+                console.print(escape(line), soft_wrap=True)
     return report
 
 
