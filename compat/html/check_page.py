@@ -37,9 +37,14 @@ class CaseView:
     transcript: tuple[Said, ...] = ()
     transcript_engine: str = ""
     open: bool = False
+    #: Trace events of each engine (shown instead of the drawings for a passed case).
+    steps: tuple[int, int] | None = None
 
 
 def case_view(report: CaseReport, number: int, fixture: str) -> CaseView:
+    """What the page shows of one case. The graph and timelines are drawn for the cases that
+    did not pass: for a passed case they show two identical runs, and drawing them for
+    every case of a large suite would make the page many megabytes."""
     rows = cases.differences(report)
     noise = [d for d in rows if cases.is_noise(d, report.noisy_paths)]
     counted = [d for d in rows if not cases.is_noise(d, report.noisy_paths)]
@@ -74,6 +79,12 @@ def case_view(report: CaseReport, number: int, fixture: str) -> CaseView:
         values=side_by_side,
     )
     if detail is not None:
+        view.steps = (len(left.trace) if left else 0, len(right.trace) if right else 0)
+        for side, name in ((right, report.shadow.engine), (left, report.primary.engine)):
+            if side is not None and side.transcript:
+                view.transcript, view.transcript_engine = side.transcript, name
+                break
+    if detail is not None and status != "passed":
         primary, shadow = cases.node_statuses(left), cases.node_statuses(right)
         everyone = {n.id for n in detail.workflow.nodes}
         statuses = {
@@ -85,10 +96,6 @@ def case_view(report: CaseReport, number: int, fixture: str) -> CaseView:
         view.diverged = sorted(diverged)
         view.graph = graph.svg(detail.workflow, primary, shadow, diverged, names=names)
         view.timeline = timeline.svg(left, right, cases.differing_steps(report), names=names)
-        for side, name in ((right, report.shadow.engine), (left, report.primary.engine)):
-            if side is not None and side.transcript:
-                view.transcript, view.transcript_engine = side.transcript, name
-                break
     return view
 
 

@@ -141,9 +141,12 @@ def test_the_page_has_a_row_per_case_and_its_content_security_policy(
     page = parse_html(published.html.read_text(encoding="utf-8"))
     cases = published.report["cases"]
     rows = case_rows(page)
-    assert [(r.get("data-fixture"), r.get("data-case")) for r in rows] == [
+    assert sorted((r.get("data-fixture"), r.get("data-case")) for r in rows) == sorted(
         (c["fixture"], c["case"]) for c in cases
-    ]
+    )
+    assert [int(r["data-order"]) for r in rows] == list(range(len(cases)))
+    ranks = [int(r["data-rank"]) for r in rows]
+    assert ranks == sorted(ranks), "the table starts with the worst cases"
     statuses = {r["data-case"]: r.get("data-status") for r in rows}
     for c in cases:
         assert statuses[c["case"]] == ("passed" if c["passed"] else "incompatible")
@@ -154,7 +157,7 @@ def test_the_page_has_a_row_per_case_and_its_content_security_policy(
     assert "unsafe-inline" not in policy
     # Every case has its own section (graph, timelines), one per row.
     details = [d.attrs.get("data-case") for d in page.iter("details", "case")]
-    assert details == [c["case"] for c in cases]
+    assert sorted(details) == sorted(c["case"] for c in cases)
 
 
 def test_the_text_format_prints_the_table_and_no_annotation(incompatible: Published) -> None:
