@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from compat.perf.measure import Breakdown
 from compat.perf.recommend import Recommendation
 from compat.perf.report import CasePerf, MetricReport, PerfReport, PerfSummary
 
@@ -81,13 +82,52 @@ def recommendations(items: Sequence[Recommendation]) -> Markup:
 
 
 def perf_summary(summary: PerfSummary, primary: str, shadow: str) -> Markup:
-    """A check case's performance part (no raw samples)."""
+    """A check case's performance part: no raw samples, so each engine's distribution is
+    drawn from its summary (min, median, p95, max)."""
     if summary.problem:
         return Markup(f"<p class='sev critical'>not measured: {escape(summary.problem)}</p>")
+    boxes = "".join(
+        f"<h4>{escape(m.name)} ({escape(m.unit)})</h4>{box_plot(m, (primary, shadow))}"
+        for m in summary.metrics
+    )
+    parts = [
+        f"<p class='muted'>{summary.runs} measured pairs.</p>",
+        str(metrics_table(summary.metrics, primary, shadow)),
+        f"<div class='figure'>{boxes}</div>" if boxes else "",
+        str(breakdown_table(summary.breakdown)),
+        str(recommendations(summary.recommendations)),
+    ]
+    return Markup("".join(parts))  # every part escaped its own text
+
+
+def box_plot(metric: MetricReport, names: tuple[str, str]) -> Markup:
+    """Both engines' distributions of one metric on a shared axis: a whisker from min to
+    max, a box from median to p95, the median marked."""
+    sides = ((names[0], metric.primary), (names[1], metric.shadow))
+    low = min(s.min for _, s in sides)
+    high = max(s.max for _, s in sides)
+    span = (high - low) or 1.0
+
+    def x(value: float) -> float:
+        return 90 + (value - low) / span * 250
+
+    rows = []
+    for i, (name, s) in enumerate(sides):
+        y = 12 + i * 22
+        rows.append(
+            f'<text x="2" y="{y + 4}" font-size="10">{escape(name)}</text>'
+            f'<line x1="{x(s.min):.1f}" y1="{y}" x2="{x(s.max):.1f}" y2="{y}" stroke="#777"/>'
+            f'<rect x="{x(s.median):.1f}" y="{y - 6}" width="{max(x(s.p95) - x(s.median), 1):.1f}" '
+            f'height="12" fill="#bbdefb" stroke="#1565c0"/>'
+            f'<line x1="{x(s.median):.1f}" y1="{y - 8}" x2="{x(s.median):.1f}" y2="{y + 8}" '
+            f'stroke="#c62828" stroke-width="2"/>'
+        )
+    height = 12 + len(sides) * 22
     return Markup(
-        f"<p class='muted'>{summary.runs} measured pairs.</p>"
-        + metrics_table(summary.metrics, primary, shadow)
-        + recommendations(summary.recommendations)
+        f'<svg class="box-plot" xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" '
+        f'viewBox="0 0 {W} {height}" role="img"><title>{escape(metric.name)}: min, median '
+        f"(red), p95 (box end) and max, {low:.4g} to {high:.4g} {escape(metric.unit)}</title>"
+        f"{''.join(rows)}</svg>"
     )
 
 
@@ -125,19 +165,22 @@ def distribution(case: CasePerf, names: tuple[str, str]) -> Markup:
     )
 
 
-def breakdown(case: CasePerf) -> Markup:
-    """Clock seconds per node for each engine, as a small table."""
-    if not case.breakdown:
+def breakdown_table(breakdowns: dict[str, Breakdown]) -> Markup:
+    """Clock seconds per node (and retry backoff) for each engine, as a small table."""
+    if not breakdowns:
         return Markup("")
-    engines = list(case.breakdown)
-    nodes = sorted({n for b in case.breakdown.values() for n in b.nodes})
+    engines = list(breakdowns)
+    nodes = sorted({n for b in breakdowns.values() for n in b.nodes})
     if not nodes:
         return Markup("")
     head = "".join(f"<th class='num'>{escape(e)}</th>" for e in engines)
     body = "".join(
         f"<tr><td>{escape(n)}</td>"
         + "".join(
-            f"<td class='num'>{case.breakdown[e].nodes.get(n, 0.0):.4g}</td>" for e in engines
+            f"<td class='num'>{breakdowns[e].nodes.get(n, 0.0):.4g}"
+            + (f" (backoff {breakdowns[e].backoff[n]:.4g})" if breakdowns[e].backoff.get(n) else "")
+            + "</td>"
+            for e in engines
         )
         + "</tr>"
         for n in nodes
@@ -161,7 +204,7 @@ def perf_page(report: PerfReport, *, title: str | None = None) -> str:
                 "case": case,
                 "table": metrics_table(case.metrics, *engines[:2]) if case.metrics else Markup(""),
                 "distribution": distribution(case, engines[:2]),  # type: ignore[arg-type]
-                "breakdown": breakdown(case),
+                "breakdown": breakdown_table(case.breakdown),
                 "recommendations": recommendations(case.recommendations),
             }
         )

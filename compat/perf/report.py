@@ -67,6 +67,7 @@ class CasePerf(BaseModel):
             metrics=self.metrics,
             recommendations=self.recommendations,
             problem=self.problem,
+            breakdown=self.breakdown,
         )
 
     def metric(self, name: str) -> MetricReport:
@@ -85,6 +86,8 @@ class PerfSummary(BaseModel):
     metrics: list[MetricReport]
     recommendations: list[Recommendation]
     problem: str | None = None
+    #: Where each engine's clock time went (per node, backoff, branches).
+    breakdown: dict[str, Breakdown] = Field(default_factory=dict)
 
 
 class PerfSettings(BaseModel):

@@ -240,3 +240,20 @@ def test_one_mark_on_the_earliest_differing_step_and_none_when_the_traces_agree(
     assert "first-divergence" not in agreeing
     instant = RunDetail(trace=(_event(0, "started", "a"), _event(1, "completed", "a")))
     assert "event order" in str(timeline.svg(instant, instant, set()))
+
+
+# ---------------------------------------------------------------- performance
+
+
+def test_a_measured_case_shows_its_ratios_distributions_and_clock_time_as_markup() -> None:
+    options = CheckOptions(in_process=True, details=True, perf=True, perf_budget=0.05)
+    report = run_check([ROOT / "fixtures" / "retries.yaml"], options)
+    text = check_page(report)
+    performance = text.split('<section class="performance">', 1)[1]
+    assert not re.search(r"&lt;/?(p|table|div|svg|h4|tr|td)\b", performance)  # markup, not text
+    page = parse(text)
+    classes = [a.get("class") for t, a in page.tags if t == "svg"]
+    measured = sum(1 for c in report.cases if c.performance and not c.performance.problem)
+    assert measured and classes.count("ratio-chart") >= measured
+    assert classes.count("box-plot") >= measured
+    assert "Clock seconds per node" in text

@@ -1,0 +1,70 @@
+"""`--html` / `--junit` naming one of the run's own inputs (the fixture, or a workflow file
+the fixture names) is refused with exit 2 before anything runs: the input is unchanged and
+no other report is written."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from cli_support import compat
+from publishing_support import REPO, SEQUENCE
+
+NATIVE = REPO / "fixtures" / "native_json_workflow.yaml"
+SHIPPING = REPO / "fixtures" / "flows" / "shipping.json"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Copies of fixtures (a test that fails must not be able to destroy the real ones)."""
+    shutil.copy(REPO / SEQUENCE, tmp_path / "sequence.yaml")
+    shutil.copy(NATIVE, tmp_path / "native.yaml")
+    (tmp_path / "flows").mkdir()
+    shutil.copy(SHIPPING, tmp_path / "flows" / "shipping.json")
+    (tmp_path / "alias.yaml").symlink_to(tmp_path / "sequence.yaml")
+    return tmp_path
+
+
+def _contents(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+CASES = {
+    "check-html-onto-fixture": (["check", "sequence.yaml", "--html", "sequence.yaml"], "--html"),
+    "check-junit-onto-fixture": (
+        ["check", "sequence.yaml", "--junit", "sequence.yaml"],
+        "--junit",
+    ),
+    "check-junit-onto-its-workflow-file": (
+        ["check", "native.yaml", "--junit", "flows/shipping.json"],
+        "--junit",
+    ),
+    "check-html-through-a-symlink": (["check", "sequence.yaml", "--html", "alias.yaml"], "--html"),
+    "check-good-html-but-junit-onto-fixture": (
+        ["check", "sequence.yaml", "--html", "page.html", "--junit", "sequence.yaml"],
+        "--junit",
+    ),
+    "perf-html-onto-fixture": (
+        ["perf", "sequence.yaml", "--repeat", "3", "--html", "sequence.yaml"],
+        "--html",
+    ),
+    "perf-junit-onto-fixture": (
+        ["perf", "sequence.yaml", "--repeat", "3", "--junit", "sequence.yaml"],
+        "--junit",
+    ),
+}
+
+
+@pytest.mark.parametrize(("args", "option"), list(CASES.values()), ids=list(CASES))
+def test_a_report_onto_an_input_is_refused_before_anything_runs(
+    project: Path, args: list[str], option: str
+) -> None:
+    before = _contents(project)
+    run = compat(*args, "--in-process", "--json", "out.json", cwd=project)
+    assert run.code == 2, (run.code, run.out, run.err)
+    (line,) = run.err_lines
+    assert line.startswith(f"compat: {option}: ") and "inputs" in line, line
+    assert _contents(project) == before, "the inputs are unchanged and nothing was written"
+    assert not (project / "out.json").exists() and not (project / "page.html").exists()
+    assert run.out == "", "nothing ran, so nothing was reported"
