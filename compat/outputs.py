@@ -72,7 +72,8 @@ def refuse_overwrite(
     if not stat.S_ISREG(target.st_mode):
         raise ConfigError(
             f"{option}: {json_path} is {file_kind(target.st_mode)}, not a regular file; "
-            "give a file path for the report, or - for standard output"
+            "give a file path for the report"
+            + (", or - for standard output" if option == "--json" else "")
         )
     for path in input_files(paths, config):
         if _same_file(target, path):

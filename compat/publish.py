@@ -28,6 +28,9 @@ class Targets:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ConfigError(f"--format: {self.format!r} is not one of {', '.join(FORMATS)}")
+        for option, path in (("--html", self.html), ("--junit", self.junit)):
+            if path == "-":
+                raise ConfigError(f"{option}: give a file path (standard output is not supported)")
         if self.html and self.html == self.junit:
             raise ConfigError(f"--html and --junit both name {self.html}: give two paths")
 
@@ -45,7 +48,12 @@ class Targets:
 
 
 def publish(
-    kind: Kind, report: Any, targets: Targets, *, max_slowdown: float | None = None
+    kind: Kind,
+    report: Any,
+    targets: Targets,
+    *,
+    max_slowdown: float | None = None,
+    trend: Any = None,
 ) -> list[str]:
     """Write the HTML and JUnit files `targets` asks for; return what to print: the GitHub
     annotations (with `--format github`) and a line per file written."""
@@ -53,7 +61,7 @@ def publish(
 
     lines: list[str] = []
     if targets.html:
-        write_atomically(targets.html, html_of(kind, report), "--html")
+        write_atomically(targets.html, html_of(kind, report, trend), "--html")
     if targets.junit:
         write_atomically(targets.junit, junit_of(kind, report, max_slowdown), "--junit")
     if targets.format == "github":
@@ -65,11 +73,12 @@ def publish(
     return lines
 
 
-def html_of(kind: Kind, report: Any) -> str:
+def html_of(kind: Kind, report: Any, trend: Any = None) -> str:
+    """The page; `trend` (a check's, from the run history) is drawn in its overview."""
     from compat import html
 
     if kind == "check":
-        return html.check_page(report)
+        return html.check_page(report, trend=trend)
     if kind == "perf":
         return html.perf_page(report)
     return html.fuzz_page(report)
@@ -124,7 +133,7 @@ def load_saved(path: str) -> tuple[Kind, Any]:
 
         kind = "perf"
     elif {"findings", "coverage", "examples"} <= data.keys():
-        return "fuzz", data
+        return "fuzz", _fuzz_data(path, data)
     else:
         raise DocumentError(
             path,
@@ -137,3 +146,28 @@ def load_saved(path: str) -> tuple[Kind, Any]:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the report"
         raise DocumentError(path, f"a {kind} report, but {where}: {first['msg']}") from None
+
+
+def _fuzz_data(path: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A saved `compat fuzz --json` report, its fields checked (it has no model of its own:
+    `FuzzReport.to_data()` is what it is)."""
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    class Finding(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        key: list[Any]
+
+    class Saved(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        ok: bool
+        examples: int
+        findings: list[Finding]
+        coverage: dict[str, Any]
+
+    try:
+        Saved.model_validate(data, strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the report"
+        raise DocumentError(path, f"a fuzz report, but {where}: {first['msg']}") from None
+    return data

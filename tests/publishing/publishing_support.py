@@ -4,7 +4,11 @@ not matched with regular expressions), and JUnit documents validated against the
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import xmlschema
+from cli_support import Run
 
 REPO = Path(__file__).resolve().parents[2]
 XSD = REPO / "tests" / "data" / "junit-10.xsd"
@@ -154,3 +159,39 @@ def load_json(path: Path) -> dict[str, Any]:
     data = json.loads(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
+
+
+def cli(*args: str | Path, cwd: Path) -> Run:
+    """`compat ARGS` run in this process through `compat.cli.main` (the console script's
+    own entry point, without the supervising parent process): for the refusals, which
+    are many and each would otherwise cost an interpreter's start-up."""
+    from compat.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_argv, debug = sys.argv, os.environ.pop("COMPAT_DEBUG", None)
+    sys.argv = ["compat", *map(str, args)]
+    code: int | str | None = 0
+    try:
+        with (
+            contextlib.chdir(cwd),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
+            main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        sys.argv = saved_argv
+        if debug is not None:
+            os.environ["COMPAT_DEBUG"] = debug
+    assert isinstance(code, int), code
+    assert "Traceback" not in out.getvalue() + err.getvalue(), err.getvalue()
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every file (its bytes) and folder under `root`."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else None
+        for p in sorted(root.rglob("*"))
+    }

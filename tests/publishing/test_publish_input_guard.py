@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import compat
-from publishing_support import REPO, SEQUENCE
+from publishing_support import REPO, SEQUENCE, cli, tree
 
 NATIVE = REPO / "fixtures" / "native_json_workflow.yaml"
 SHIPPING = REPO / "fixtures" / "flows" / "shipping.json"
@@ -24,10 +24,6 @@ def project(tmp_path: Path) -> Path:
     shutil.copy(SHIPPING, tmp_path / "flows" / "shipping.json")
     (tmp_path / "alias.yaml").symlink_to(tmp_path / "sequence.yaml")
     return tmp_path
-
-
-def _contents(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 CASES = {
@@ -60,11 +56,20 @@ CASES = {
 def test_a_report_onto_an_input_is_refused_before_anything_runs(
     project: Path, args: list[str], option: str
 ) -> None:
-    before = _contents(project)
-    run = compat(*args, "--in-process", "--json", "out.json", cwd=project)
+    before = tree(project)
+    run = cli(*args, "--in-process", "--json", "out.json", cwd=project)
     assert run.code == 2, (run.code, run.out, run.err)
     (line,) = run.err_lines
     assert line.startswith(f"compat: {option}: ") and "inputs" in line, line
-    assert _contents(project) == before, "the inputs are unchanged and nothing was written"
-    assert not (project / "out.json").exists() and not (project / "page.html").exists()
+    assert tree(project) == before, "the inputs are unchanged and nothing was written"
     assert run.out == "", "nothing ran, so nothing was reported"
+
+
+def test_the_real_command_refuses_too(project: Path) -> None:
+    """The `compat` command itself, the default way (cases in worker processes)."""
+    before = tree(project)
+    run = compat("check", "sequence.yaml", "--html", "sequence.yaml", cwd=project)
+    assert run.code == 2 and run.out == ""
+    (line,) = run.err_lines
+    assert line.startswith("compat: --html: sequence.yaml is one of this run's inputs"), line
+    assert tree(project) == before
