@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install example test lint bench clean mutants fuzz-mutants browser screenshots
+.PHONY: install example test lint bench clean mutants fuzz-mutants browser postgres screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ example: $(STAMP)
 	@echo "compat is $(BIN)/compat: run it by that path, or '. $(BIN)/activate' to put it on your PATH"
 
 ## The test suite (what CI runs).
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	$(BIN)/python -m pytest -q
 
 ## Headless Chromium and its driver for the browser tests (tests/browser), from Debian: installed
@@ -39,6 +39,21 @@ browser:
 			apt-get install -y --no-install-recommends chromium chromium-driver; \
 	else \
 		echo "tests/browser needs $(CHROMIUM) and $(CHROMEDRIVER): run 'sudo apt-get install chromium chromium-driver' (those tests fail until then)"; \
+	fi
+
+## A PostgreSQL server for the run history's tests (tests/history start a throwaway one of
+## their own), from Debian: installed when missing and make runs as root; otherwise this says
+## what to install, and those tests fail saying it too (they never skip).
+POSTGRES_INITDB := /usr/lib/postgresql/*/bin/initdb
+
+postgres:
+	@if ls $(POSTGRES_INITDB) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing PostgreSQL for tests/history: apt-get install postgresql"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends postgresql; \
+	else \
+		echo "tests/history needs PostgreSQL's server ($(POSTGRES_INITDB)): run 'sudo apt-get install postgresql' (those tests fail until then)"; \
 	fi
 
 ## Screenshots of the HTML report in headless Chromium: reports/overview.png, reports/case.png.

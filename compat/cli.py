@@ -8,24 +8,28 @@ The commands' work lives in `compat.commands`; this module only declares the opt
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 # Only what declaring the options needs: each command imports its own work when it runs, so
 # `compat --help` (and a usage error) costs typer and little else (bench/startup.py).
 from compat import commands
+from compat.cli_guard import EXIT_BAD_INPUT, EXIT_INTERRUPTED, guarded
+from compat.cli_guard import printable as _printable
+from compat.cli_history import history_app
 from compat.cli_options import (
+    AllowKnownOption,
+    BaselineOption,
     CaseOption,
     ConfigOption,
     ConversationOption,
     EngineOption,
     FormatOption,
+    HistoryDbOption,
+    HistoryOption,
     HtmlOption,
     InProcessOption,
     InputsOption,
@@ -33,15 +37,12 @@ from compat.cli_options import (
     MemoryOption,
     OutputFormat,
     PolicyOption,
+    ScoreMarginOption,
     TimeoutOption,
     seconds_option,
 )
 from compat.executors.process import DEFAULT_MEMORY_MB
-from engines.errors import CompatError, ConfigError
-
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
+from engines.errors import ConfigError
 
 app = typer.Typer(
     name="compat",
@@ -56,43 +57,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _printable(text: object) -> str:
-    """`compat.safe_text.printable`, imported only when there is an error to show."""
-    from compat.safe_text import printable
-
-    return printable(text)
-
-
-def guarded(command: F) -> F:
-    """Turn our exceptions into one line and exit code 2, and our bugs into one line and 3."""
-
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except KeyboardInterrupt:
-            typer.echo("compat: interrupted; no verdict (nothing was checked to the end)", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except CompatError as exc:
-            lines = (_printable(line) for line in str(exc).splitlines())
-            typer.echo(f"compat: {' / '.join(lines)}", err=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        except Exception as exc:
-            if os.environ.get("COMPAT_DEBUG"):
-                raise
-            typer.echo(
-                f"compat: internal error: {type(exc).__name__}: {_printable(exc)} "
-                "(set COMPAT_DEBUG=1 to see the traceback)",
-                err=True,
-            )
-            raise typer.Exit(EXIT_INTERNAL) from None
-
-    return run  # type: ignore[return-value]
 
 
 def _print_version(value: bool) -> None:
@@ -200,9 +164,15 @@ def check(
     html: HtmlOption = None,
     junit: JunitOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
+    history: HistoryOption = False,
+    history_db: HistoryDbOption = None,
+    baseline: BaselineOption = None,
+    allow_known: AllowKnownOption = False,
+    score_margin: ScoreMarginOption = 0.0,
     config: ConfigOption = None,
 ) -> None:
-    """Run every case on two engines; exit 0 if all are compatible and correct, 1 if not."""
+    """Run every case on two engines; exit 0 if all are compatible and correct, 1 if not
+    (with --baseline: 1 if anything got worse than in the baseline run)."""
     ok = commands.check(
         paths,
         primary=primary,
@@ -222,9 +192,16 @@ def check(
         memory_mb=memory_limit,
         config=config,
         targets=_targets(html, junit, output_format),
+        history=_history(history, history_db),
+        gate=(baseline, allow_known, score_margin) if baseline else None,
     )
     if not ok:
         raise typer.Exit(1)
+
+
+def _history(flag: bool, url: str | None) -> Any:
+    """What `--history` / `--history-db` ask for, resolved later against the configuration."""
+    return (flag, url)
 
 
 def _targets(html: str | None, junit: str | None, output_format: OutputFormat) -> Any:
@@ -268,6 +245,8 @@ def perf(
     html: HtmlOption = None,
     junit: JunitOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
+    history: HistoryOption = False,
+    history_db: HistoryDbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Measure both engines on every case, compare with statistics, and recommend; exit 1
@@ -287,6 +266,7 @@ def perf(
         memory_mb=memory_limit,
         config=config,
         targets=_targets(html, junit, output_format),
+        history=_history(history, history_db),
     )
     if not ok:
         raise typer.Exit(1)
@@ -428,6 +408,8 @@ def fuzz(
     html: HtmlOption = None,
     junit: JunitOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
+    history: HistoryOption = False,
+    history_db: HistoryDbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Generate workflows and cases, run both engines, and shrink every divergence to a
@@ -477,7 +459,12 @@ def fuzz(
             config=str(config) if config else None,
         )
         report = run_fuzz(
-            options, save=None if no_save else save, json_path=json_path, targets=targets
+            options,
+            save=None if no_save else save,
+            json_path=json_path,
+            targets=targets,
+            history=_history(history, history_db),
+            config=config,
         )
         if report.stopped == "interrupted":
             raise typer.Exit(EXIT_INTERRUPTED)
@@ -527,6 +514,9 @@ def report(
         raise ConfigError("give --html PATH, --junit PATH or --format github: what to render")
     if not commands.report(saved, _targets(html, junit, output_format)):
         raise typer.Exit(1)
+
+
+app.add_typer(history_app, name="history")
 
 
 @app.command()

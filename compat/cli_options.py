@@ -102,3 +102,44 @@ FormatOption = Annotated[
         "per failing case.",
     ),
 ]
+
+
+HistoryOption = Annotated[
+    bool,
+    typer.Option(
+        "--history",
+        help="Record this run in the history (the configured one, else .compat/history.db); "
+        "on by default when [tool.compat] history is set.",
+    ),
+]
+HistoryDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--history-db",
+        help="Record into this history instead: a SQLite file or a database URL "
+        "(postgresql://…); implies --history.",
+    ),
+]
+BaselineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="Gate on what got worse against a recorded run: last-green, a run id, or a "
+        "branch (its newest run); exit 1 on any regression.",
+    ),
+]
+AllowKnownOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-known", help="With --baseline: cases failing in the baseline too do not fail."
+    ),
+]
+ScoreMarginOption = Annotated[
+    float,
+    typer.Option(
+        "--score-margin",
+        min=0.0,
+        max=1.0,
+        help="With --baseline: a score may drop this much before it is a regression.",
+    ),
+]

@@ -48,6 +48,21 @@ def _config(path: Path | None) -> EngineConfig:
     return load_config(path=path) if path else load_config()
 
 
+class _Later:
+    """Lines for a console, printed later (`replay`): what a step said before the output
+    it belongs after was ready."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, Any]]] = []
+
+    def print(self, text: str, **options: Any) -> None:
+        self.lines.append((text, options))
+
+    def replay(self, console: Console) -> None:
+        for text, options in self.lines:
+            console.print(text, **options)
+
+
 def _console() -> Console:
     """Rich's console; off a terminal (pipes, CI logs) 120 columns unless COLUMNS says."""
     from rich.console import Console
@@ -107,7 +122,11 @@ def check(
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
     targets: Targets | None = None,
+    history: tuple[bool, str | None] = (False, None),
+    gate: tuple[str, bool, float] | None = None,
 ) -> bool:
+    import time
+
     from rich.console import Console
 
     from compat import render
@@ -140,6 +159,7 @@ def check(
         details=targets.wants_detail or bool(json_path),
     )
     err = Console(stderr=True, highlight=False)
+    started = time.perf_counter()
     if err.is_terminal:
         with _bar(err, "checking") as (bar, task):
 
@@ -149,14 +169,19 @@ def check(
             report = run_check(paths, options, advance)
     else:
         report = run_check(paths, options)
+    seconds = time.perf_counter() - started
+    # Gated and recorded before the files are written (the page's trend shows this run);
+    # what came of it is said after the table.
+    said: Any = _Later() if json_path != "-" else err
+    verdict = _history_of_check(said, report, options, seconds, history, gate, config)
     if json_path == "-":
         sys.stdout.write(report.to_json())
         for line in publish("check", report, Targets(html=targets.html, junit=targets.junit)):
             err.print(escape(line), soft_wrap=True)
-        return report.ok
+        return report.ok if verdict is None else verdict
     if json_path:
         _write(json_path, report.to_json())
-    published = publish("check", report, targets)
+    published = publish("check", report, targets, trend=_trend(report, targets, history, config))
     console = _console()
     if targets.format == "text":
         console.print(render.check_table(report))
@@ -164,7 +189,71 @@ def check(
     if json_path:
         console.print(f"report: {escape(json_path)}")
     _print_published(console, published)
-    return report.ok
+    if isinstance(said, _Later):
+        said.replay(console)
+    return report.ok if verdict is None else verdict
+
+
+def _rooted(report: Any, config: Path | None) -> Any:
+    """The report with each fixture named relative to the project's root (the
+    configuration's folder, else the working directory), so that a case keeps one name in
+    the history however the fixtures were named on the command line."""
+    import os
+
+    from engines.config import load_config
+
+    settings = load_config(path=config) if config else load_config()
+    root = (settings.root or Path.cwd()).resolve()
+    cases = []
+    for case in report.cases:
+        path = Path(case.fixture).resolve()
+        name = os.path.relpath(path, root) if path.is_relative_to(root) else str(path)
+        cases.append(case.model_copy(update={"fixture": Path(name).as_posix()}))
+    return report.model_copy(update={"cases": tuple(cases)})
+
+
+def _trend(
+    report: Any, targets: Targets, history: tuple[bool, str | None], config: Path | None
+) -> Any:
+    """The mean score over the recorded runs — this one, recorded already, last — for the
+    page's overview (when there is a page and a history)."""
+    from compat.history_commands import wanted
+
+    recording, url = wanted(*history, config)
+    if not targets.html or not recording:
+        return None
+    from compat.history_commands import open_store
+    from compat.html.trend import trend_svg
+
+    with open_store(url, config) as store:
+        points = store.trend(None, limit=29)
+    return trend_svg(points) or None
+
+
+def _history_of_check(
+    console: Any,
+    report: Any,
+    options: Any,
+    seconds: float,
+    history: tuple[bool, str | None],
+    gate: tuple[str, bool, float] | None,
+    config: Path | None,
+) -> bool | None:
+    """Record the run and gate it against a baseline, as asked; the gate's verdict."""
+    from compat.history_commands import wanted
+
+    if not wanted(*history, config)[0] and gate is None:
+        return None
+    from compat.history import check_record, run_meta
+    from compat.history_commands import gate_and_record
+
+    current = check_record(
+        _rooted(report, config),
+        run_meta(),
+        seconds=seconds,
+        options=options.model_dump(mode="json"),
+    )
+    return gate_and_record(console, current, history, gate, config)
 
 
 def perf(
@@ -183,6 +272,7 @@ def perf(
     memory_mb: int = DEFAULT_MEMORY_MB,
     config: Path | None,
     targets: Targets | None = None,
+    history: tuple[bool, str | None] = (False, None),
 ) -> bool:
     from rich.console import Console
 
@@ -234,6 +324,13 @@ def perf(
     if json_path:
         console.print(f"report: {escape(json_path)}")
     _print_published(console, published)
+    from compat.history_commands import wanted
+
+    if wanted(*history, config)[0]:
+        from compat.history import perf_record, run_meta
+        from compat.history_commands import gate_and_record
+
+        gate_and_record(console, perf_record(report, run_meta(), band=band), history, None, config)
     # A measurement that did not finish is no result: never exit 0 on it.
     return not unmeasured and not report.problems
 

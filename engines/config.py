@@ -39,6 +39,11 @@ class EngineConfig(BaseModel):
     #: Folders, relative to the configuration file, from which a fixture may name workflow
     #: files besides its own folder tree (`workflow_roots = ["../shared"]`).
     workflow_roots: tuple[str, ...] = ()
+    #: Where `compat check`, `perf` and `fuzz` record their runs (a SQLite file path relative
+    #: to the configuration's directory, or a database URL); unset: only with `--history`.
+    history: str | None = None
+    #: Fixture files, folders or globs the pytest plugin collects on every `pytest` run.
+    pytest_paths: tuple[str, ...] = ()
     #: The directory the configuration was found in (None when nothing was found).
     root: Path | None = None
 

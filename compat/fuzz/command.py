@@ -121,6 +121,8 @@ def fuzz(
     save: str | None,
     json_path: str | None,
     targets: Targets | None = None,
+    history: tuple[bool, str | None] = (False, None),
+    config: Path | None = None,
 ) -> FuzzReport:
     console = render_console()
     err = Console(stderr=True, highlight=False)
@@ -162,6 +164,14 @@ def fuzz(
                 sys.stdout.write(line + "\n")
             else:
                 console.print(escape(line), soft_wrap=True)
+    from compat.history_commands import wanted
+
+    if wanted(*history, config)[0]:
+        from compat.history import fuzz_record, run_meta
+        from compat.history_commands import gate_and_record
+
+        data = json.loads(json.dumps(report.to_data(), sort_keys=True))
+        gate_and_record(console, fuzz_record(data, run_meta()), history, None, config)
     return report
 
 
