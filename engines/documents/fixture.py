@@ -6,6 +6,7 @@ workflow: {...}            # inline native workflow, or "path/to/flow.json" (nat
                            # [tool.compat] workflow_roots folder)
 workflows: [...]           # extra workflows that subworkflow nodes may name
 tolerances: {...}          # opaque here; the harness gives it meaning
+markers: [slow]            # pytest marks for every case (compat's pytest plugin)
 cases:
   - name: happy-path
     inputs: {...}
@@ -22,6 +23,7 @@ cases:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +100,16 @@ def _known_rules(rules: tuple[str, ...]) -> tuple[str, ...]:
     return rules
 
 
+_MARK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _mark_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [name for name in names if not _MARK_NAME.match(name)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a pytest mark name (letters, digits, _)")
+    return names
+
+
 class Case(BaseModel):
     model_config = _STRICT
     name: str = Field(min_length=1)
@@ -126,6 +138,9 @@ class FixtureDocument(BaseModel):
     workflow: WorkflowEntry
     workflows: tuple[WorkflowEntry, ...] = ()
     tolerances: dict[str, Any] = Field(default_factory=dict)
+    #: pytest marks put on every case when compat's pytest plugin collects the fixture
+    #: (`pytest -m "not slow"`); compat itself does not read them.
+    markers: Annotated[tuple[str, ...], AfterValidator(_mark_names)] = ()
     cases: tuple[Case, ...]
 
     @field_validator("cases")
@@ -150,6 +165,8 @@ class Fixture:
     tolerances: dict[str, Any]
     #: Workflow files this fixture read (resolved), so a folder walk need not re-check them.
     files: tuple[Path, ...] = ()
+    #: pytest marks for every case (compat's pytest plugin).
+    markers: tuple[str, ...] = ()
 
     @property
     def workflow(self) -> ValidatedWorkflow:
@@ -278,6 +295,7 @@ def fixture_from_data(
         parsed.cases,
         parsed.tolerances,
         referenced_files(doc, base),
+        parsed.markers,
     )
 
 
