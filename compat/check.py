@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from compat.compare import compare_runs
 from compat.compare.model import DimensionResult
@@ -93,6 +93,23 @@ class CheckOptions(BaseModel):
     max_slowdown: float | None = Field(default=None, gt=0)
     #: With `perf`: seconds of measuring per case.
     perf_budget: float = Field(default=0.3, gt=0, le=600)
+    #: Run the cases on a Dask cluster (compat/executors/dask.py): `local`, `local:N`, or
+    #: `tcp://HOST:PORT` (a running scheduler). None: local worker processes.
+    cluster: str | None = None
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None:
+            from pydantic_core import PydanticCustomError
+
+            from compat.executors.dask import parse_cluster
+
+            try:
+                parse_cluster(value)
+            except ValueError as exc:  # not a cluster compat knows how to reach
+                raise PydanticCustomError("cluster", "{why}", {"why": str(exc)}) from None
+        return value
 
 
 @dataclass
@@ -397,6 +414,15 @@ def run_check(
 ) -> CheckReport:
     """Check every case under `paths`. Raises `SetupError` (before running) on bad input."""
     config = _settings(options)
+    if options.cluster is not None:
+        if options.in_process or options.workers > 1:
+            raise ConfigError("--cluster runs cases on a Dask cluster: drop --in-process/--workers")
+        from compat.executors.dask import DaskCampaign
+
+        jobs = collect(paths, config, options)
+        with DaskCampaign(options, config) as cluster:
+            work = [(job, case) for job in jobs for case in job.cases]
+            return _assemble(cluster.run(work, progress), options, jobs)
     if options.in_process:
         if options.workers > 1:
             raise ConfigError(
@@ -451,6 +477,7 @@ def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job])
         memory_mb=None if options.in_process else options.memory_mb or None,
         perf=options.perf,
         max_slowdown=options.max_slowdown,
+        cluster=options.cluster,
     )
     return CheckReport(
         ok=all(r.passed for r in reports), settings=settings, summary=summary, cases=tuple(reports)

@@ -24,6 +24,7 @@ from compat.cli_options import (
     AllowKnownOption,
     BaselineOption,
     CaseOption,
+    ClusterOption,
     ConfigOption,
     ConversationOption,
     EngineOption,
@@ -169,6 +170,7 @@ def check(
     allow_known: AllowKnownOption = False,
     score_margin: ScoreMarginOption = 0.0,
     config: ConfigOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Run every case on two engines; exit 0 if all are compatible and correct, 1 if not
     (with --baseline: 1 if anything got worse than in the baseline run)."""
@@ -193,6 +195,7 @@ def check(
         targets=_targets(html, junit, output_format),
         history=_history(history, history_db),
         gate=(baseline, allow_known, score_margin) if baseline else None,
+        cluster=cluster,
     )
     if not ok:
         raise typer.Exit(1)

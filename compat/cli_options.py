@@ -143,3 +143,11 @@ ScoreMarginOption = Annotated[
         help="With --baseline: a score may drop this much before it is a regression.",
     ),
 ]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run the cases on a Dask cluster: local, local:N (N worker processes here) or "
+        "tcp://HOST:PORT (a running scheduler); needs compat[cluster].",
+    ),
+]

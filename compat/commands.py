@@ -124,6 +124,7 @@ def check(
     targets: Targets | None = None,
     history: tuple[bool, str | None] = (False, None),
     gate: tuple[str, bool, float] | None = None,
+    cluster: str | None = None,
 ) -> bool:
     import time
 
@@ -155,6 +156,7 @@ def check(
         in_process=in_process,
         memory_mb=memory_mb,
         config=str(config) if config else None,
+        cluster=cluster,
         # A saved report keeps every case's workflow and runs, for `compat report --html`.
         details=targets.wants_detail or bool(json_path),
     )

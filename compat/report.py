@@ -161,6 +161,8 @@ class Settings(BaseModel):
     memory_mb: int | None = None
     perf: bool = False
     max_slowdown: float | None = None
+    #: The Dask cluster that ran the cases (`--cluster`), if one did.
+    cluster: str | None = None
 
 
 class CheckReport(BaseModel):
