@@ -269,16 +269,7 @@ def pytest_configure(config: pytest.Config) -> None:
             start=config.invocation_params.dir,
             roots=roots,
             named=named,
-            values={
-                "primary": config.getoption("compat_primary"),
-                "shadow": config.getoption("compat_shadow"),
-                "policy": config.getoption("compat_policy"),
-                "min_score": config.getoption("compat_min_score"),
-                "roundtrip": config.getoption("compat_roundtrip"),
-                "handoff": config.getoption("compat_handoff"),
-                "replay": config.getoption("compat_replay"),
-                "timeout": config.getoption("compat_timeout"),
-            },
+            values=_options(config),
         )
     except SetupError as exc:
         raise pytest.UsageError(f"compat: {exc}") from None
@@ -344,20 +335,24 @@ def assert_compatible(
     )
 
 
+#: The `--compat-*` options that are `compat check`'s options of the same name.
+_CHECK_OPTIONS = (
+    "primary", "shadow", "policy", "min_score", "roundtrip", "handoff", "replay", "timeout",
+)  # fmt: skip
+
+
+def _options(config: pytest.Config) -> dict[str, Any]:
+    """The run's `--compat-*` values for `compat check`'s options."""
+    return {name: config.getoption(f"compat_{name}") for name in _CHECK_OPTIONS}
+
+
 class Compat:
     """The `compat` fixture: `assert_compatible` and `check` (the report, never raising)
     with the run's `--compat-*` options as defaults."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.defaults: dict[str, Any] = {
-            "primary": config.getoption("compat_primary"),
-            "shadow": config.getoption("compat_shadow"),
-            "policy": config.getoption("compat_policy"),
-            "min_score": config.getoption("compat_min_score"),
-            "roundtrip": config.getoption("compat_roundtrip"),
-            "handoff": config.getoption("compat_handoff"),
-            "replay": config.getoption("compat_replay"),
-            "timeout": config.getoption("compat_timeout"),
+            **_options(config),
             "config": config.getoption("compat_config"),
         }
 
