@@ -103,7 +103,7 @@ class CheckOptions(BaseModel):
         if value is not None:
             from pydantic_core import PydanticCustomError
 
-            from compat.executors.dask import parse_cluster
+            from compat.executors.cluster import parse_cluster
 
             try:
                 parse_cluster(value)
@@ -422,7 +422,9 @@ def run_check(
         jobs = collect(paths, config, options)
         with DaskCampaign(options, config) as cluster:
             work = [(job, case) for job in jobs for case in job.cases]
-            return _assemble(cluster.run(work, progress), options, jobs)
+            outcome = cluster.run(work, progress)
+        received = [r for r in outcome.reports if r is not None]
+        return _assemble(received, options, jobs, incomplete=outcome.lost)
     if options.in_process:
         if options.workers > 1:
             raise ConfigError(
@@ -451,7 +453,12 @@ def run_check(
         return _assemble(campaign.run(work, progress), options, jobs)
 
 
-def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job]) -> CheckReport:
+def _assemble(
+    reports: list[CaseReport],
+    options: CheckOptions,
+    jobs: list[Job],
+    incomplete: str | None = None,
+) -> CheckReport:
     threshold = jobs[0].tolerances.threshold if jobs else Tolerances().threshold
     summary = Summary(
         cases=len(reports),
@@ -480,7 +487,11 @@ def _assemble(reports: list[CaseReport], options: CheckOptions, jobs: list[Job])
         cluster=options.cluster,
     )
     return CheckReport(
-        ok=all(r.passed for r in reports), settings=settings, summary=summary, cases=tuple(reports)
+        ok=incomplete is None and all(r.passed for r in reports),
+        settings=settings,
+        summary=summary,
+        cases=tuple(reports),
+        incomplete=incomplete,
     )
 
 

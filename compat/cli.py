@@ -244,6 +244,7 @@ def perf(
     ] = 600.0,
     in_process: InProcessOption = False,
     memory_limit: MemoryOption = DEFAULT_MEMORY_MB,
+    cluster: ClusterOption = None,
     html: HtmlOption = None,
     junit: JunitOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
@@ -266,6 +267,7 @@ def perf(
         timeout=timeout,
         in_process=in_process,
         memory_mb=memory_limit,
+        cluster=cluster,
         config=config,
         targets=_targets(html, junit, output_format),
         history=_history(history, history_db),
@@ -407,6 +409,7 @@ def fuzz(
             "uninterrupted run (--examples: machines, default 50).",
         ),
     ] = False,
+    cluster: ClusterOption = None,
     html: HtmlOption = None,
     junit: JunitOption = None,
     output_format: FormatOption = OutputFormat.TEXT,
@@ -431,6 +434,8 @@ def fuzz(
             "--html, --junit and --format github report a divergence campaign; "
             "--invalid and --lifecycle campaigns print their own report"
         )
+    if (invalid or lifecycle) and cluster:
+        raise ConfigError("--cluster runs a divergence campaign; not --invalid or --lifecycle")
     if lifecycle:
         from compat.fuzz.command import lifecycle_campaign
 
@@ -455,6 +460,7 @@ def fuzz(
             max_depth=max_depth,
             features=features,
             workers=workers,
+            cluster=cluster,
             timeout=timeout,
             tools=tools,
             database=None if no_database else ".compat/fuzz",
@@ -470,6 +476,8 @@ def fuzz(
         )
         if report.stopped == "interrupted":
             raise typer.Exit(EXIT_INTERRUPTED)
+        if report.stopped is not None:
+            raise ConfigError(f"compat fuzz stopped early: {report.stopped} (findings kept)")
         ok = report.ok
     if not ok:
         raise typer.Exit(1)

@@ -147,7 +147,7 @@ ClusterOption = Annotated[
     str | None,
     typer.Option(
         "--cluster",
-        help="Run the cases on a Dask cluster: local, local:N (N worker processes here) or "
+        help="Run on a Dask cluster: local, local:N (N worker processes here) or "
         "tcp://HOST:PORT (a running scheduler); needs compat[cluster].",
     ),
 ]

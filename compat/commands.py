@@ -180,6 +180,7 @@ def check(
         sys.stdout.write(report.to_json())
         for line in publish("check", report, Targets(html=targets.html, junit=targets.junit)):
             err.print(escape(line), soft_wrap=True)
+        _stop_if_incomplete(report, "the JSON report on stdout")
         return report.ok if verdict is None else verdict
     if json_path:
         _write(json_path, report.to_json())
@@ -193,7 +194,17 @@ def check(
     _print_published(console, published)
     if isinstance(said, _Later):
         said.replay(console)
+    _stop_if_incomplete(report, json_path)
     return report.ok if verdict is None else verdict
+
+
+def _stop_if_incomplete(report: Any, where: str | None) -> None:
+    """A campaign cut short (its cluster's scheduler went away) is an error, once what
+    came back has been written, recorded and shown."""
+    if report.incomplete is None:
+        return
+    kept = f"; the {len(report.cases)} that did are in {where}" if where else ""
+    raise ConfigError(f"{report.incomplete}{kept}")
 
 
 def _rooted(report: Any, config: Path | None) -> Any:
@@ -275,6 +286,7 @@ def perf(
     config: Path | None,
     targets: Targets | None = None,
     history: tuple[bool, str | None] = (False, None),
+    cluster: str | None = None,
 ) -> bool:
     from rich.console import Console
 
@@ -298,6 +310,7 @@ def perf(
         in_process=in_process,
         memory_mb=memory_mb,
         config=str(config) if config else None,
+        cluster=cluster,
     )
     err = Console(stderr=True, highlight=False)
     if err.is_terminal:

@@ -175,6 +175,9 @@ class CheckReport(BaseModel):
     settings: Settings
     summary: Summary
     cases: tuple[CaseReport, ...]
+    #: Why the campaign ended before every case came back (e.g. its Dask scheduler went
+    #: away); `cases` holds those that did, and `ok` is false.
+    incomplete: str | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2) + "\n"

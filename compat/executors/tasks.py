@@ -188,13 +188,25 @@ def setup_perf(options: dict[str, Any], roles: dict[str, str]) -> PerfState:
     return PerfState(opts, settings, engines)
 
 
-def perf_case(state: PerfState, notes: Notes, path: str, case: str) -> CasePerf:
+def perf_case(
+    state: PerfState, notes: Notes, path: str, packed: bytes | None, case: str
+) -> CasePerf:
+    """One case measured here; its fixture as the parent packed it (None: read `path`).
+    The report says on which machine (on a cluster, which worker)."""
     if path not in state.jobs:
-        (state.jobs[path],) = collect(
-            [path], state.config, CheckOptions(config=state.options.config)
-        )
+        if packed is not None:
+            state.jobs[path] = unpack(packed)
+        else:
+            (state.jobs[path],) = collect(
+                [path], state.config, CheckOptions(config=state.options.config)
+            )
     job = state.jobs[path]
-    return measure_case(job, job.fixture.case(case), state.options, state.config, state.engines)
+    found = measure_case(job, job.fixture.case(case), state.options, state.config, state.engines)
+    if state.options.cluster is None:
+        return found
+    from compat.executors.cluster import machine
+
+    return found.model_copy(update={"machine": machine()})
 
 
 def perf_scaling(state: PerfState, notes: Notes, shape: str) -> ScalingReport:

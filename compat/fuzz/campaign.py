@@ -38,7 +38,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from compat.check import CheckOptions, Job, Runner
 from compat.engines import EngineRun
@@ -74,6 +75,9 @@ class FuzzOptions(BaseModel):
     #: `+a,-b`: features forced on or off (compat/fuzz/features.py).
     features: str | None = None
     workers: int = Field(default=1, ge=1, le=64)
+    #: Run the rounds on a Dask cluster (compat/executors/cluster.py): `local`, `local:N`
+    #: or `tcp://HOST:PORT`.
+    cluster: str | None = None
     #: Seconds one engine run may take.
     timeout: float = Field(default=30.0, gt=0, le=604_800, allow_inf_nan=False)
     config: str | None = None
@@ -87,6 +91,26 @@ class FuzzOptions(BaseModel):
     shrink: bool = True
     #: Stop after the first round that finds a divergence (a yardstick's time to detection).
     first: bool = False
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None:
+            from compat.executors.cluster import parse_cluster
+
+            try:
+                parse_cluster(value)
+            except ValueError as exc:
+                raise PydanticCustomError("cluster", "{why}", {"why": str(exc)}) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_executor(self) -> FuzzOptions:
+        if self.cluster is not None and self.workers > 1:
+            raise PydanticCustomError(
+                "executor", "--cluster runs rounds on a Dask cluster: drop --workers"
+            )
+        return self
 
     def planned(self) -> int | None:
         if self.examples is None and self.duration is None:

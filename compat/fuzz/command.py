@@ -149,7 +149,7 @@ def fuzz(
     repeats = f", {report.repeats} more examples of known divergences" if report.repeats else ""
     console.print(
         f"{report.examples} examples{shrunk} in {report.seconds:.1f} s ({rate:.0f}/s, "
-        f"{options.workers} worker{'s' if options.workers != 1 else ''}), seed "
+        f"{_where(options)}), seed "
         f"{options.seed}{repeats}: {verdict}" + (" (interrupted)" if report.stopped else ""),
         soft_wrap=True,
     )
@@ -173,6 +173,12 @@ def fuzz(
         data = json.loads(json.dumps(report.to_data(), sort_keys=True))
         gate_and_record(console, fuzz_record(data, run_meta()), history, None, config)
     return report
+
+
+def _where(options: FuzzOptions) -> str:
+    if options.cluster is not None:
+        return f"on the Dask cluster {options.cluster}"
+    return f"{options.workers} worker{'s' if options.workers != 1 else ''}"
 
 
 def invalid_campaign(

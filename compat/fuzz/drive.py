@@ -3,12 +3,11 @@ divergences saved as ordinary fixtures and checked to reproduce with `compat che
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import multiprocessing
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,12 @@ from typing import Any
 import yaml
 
 from compat.check import CheckOptions, run_check
+from compat.executors.process import Done, Raised, cause
 from compat.fuzz.campaign import FoundDivergence, Fuzzer, FuzzOptions, RoundResult, rounds
 from compat.fuzz.coverage import Coverage
 from compat.outputs import write_atomically
 from compat.report import CaseReport
+from engines.config import load_config
 
 
 @dataclass
@@ -93,17 +94,15 @@ class FuzzReport:
 Tick = Callable[[int, int, float], None]
 """progress(examples so far, distinct divergences so far, seconds)."""
 
-_WORKER: Fuzzer | None = None
+
+def fuzz_setup(options: FuzzOptions) -> Fuzzer:
+    """A worker's fuzzer (engines, tools, strategies), made once per worker."""
+    return Fuzzer(options)
 
 
-def _start_worker(options: FuzzOptions) -> None:
-    global _WORKER
-    _WORKER = Fuzzer(options)
-
-
-def _worker_round(index: int, size: int) -> RoundResult:
-    assert _WORKER is not None
-    return _WORKER.run_round(index, size)
+def fuzz_round(fuzzer: Fuzzer, notes: Any, index: int, size: int) -> RoundResult:
+    """A worker's task: one round."""
+    return fuzzer.run_round(index, size)
 
 
 class _Merge:
@@ -137,6 +136,12 @@ class _Merge:
                     self.report.findings.append(Finding(found))
         self.progress()
 
+    def flush(self) -> None:
+        """Merge what finished after a round that never will (the campaign stopped)."""
+        if self.pending:
+            self.next = min(self.pending)
+            self.add(self.pending.pop(self.next))
+
     def progress(self, extra: int = 0) -> None:
         if self.tick is not None:
             elapsed = time.perf_counter() - self.started
@@ -166,9 +171,12 @@ def run_fuzz(options: FuzzOptions, save: str | None = None, tick: Tick | None = 
                 if options.first and report.findings:
                     break
         else:
-            _parallel(options, merge, deadline)
+            _spread(options, merge, deadline)
     except KeyboardInterrupt:
         report.stopped = "interrupted"
+    except _Stopped as stop:
+        report.stopped = str(stop)
+    merge.flush()
     report.seconds = time.perf_counter() - started
     if save:
         for finding in report.findings:
@@ -177,31 +185,60 @@ def run_fuzz(options: FuzzOptions, save: str | None = None, tick: Tick | None = 
     return report
 
 
-def _parallel(options: FuzzOptions, merge: _Merge, deadline: float | None) -> None:
-    context = multiprocessing.get_context("forkserver")
-    plan = rounds(options)
-    with ProcessPoolExecutor(
-        options.workers, mp_context=context, initializer=_start_worker, initargs=(options,)
-    ) as pool:
-        running: set[Future[RoundResult]] = set()
+class _Stopped(Exception):
+    """The campaign cannot go on (a round kept killing its worker, the cluster went away)."""
+
+
+def _spread(options: FuzzOptions, merge: _Merge, deadline: float | None) -> None:
+    """Rounds on `--workers` processes or a `--cluster`, handed out while the plan and the
+    duration last (and, with `first`, until a divergence is found)."""
+    from compat.executors.pools import open_executor
+
+    def plan() -> Iterator[tuple[int, int]]:
+        for step in rounds(options):
+            if deadline is not None and time.perf_counter() >= deadline:
+                return
+            if options.first and merge.report.findings:
+                return
+            yield step
+
+    lost: type[BaseException] = _Never
+    if options.cluster is not None:
+        from compat.executors.cluster import ClusterLost
+
+        lost = ClusterLost
+    modules, root = fuzz_modules(options)
+    with open_executor(
+        workers=options.workers, cluster=options.cluster, modules=modules, root=root
+    ) as executor:
+        stream = executor.stream(fuzz_setup, (options,), fuzz_round, plan())
         try:
-            while True:
-                while len(running) < options.workers and (
-                    deadline is None or time.perf_counter() < deadline
-                ):
-                    step = next(plan, None)
-                    if step is None:
-                        break
-                    running.add(pool.submit(_worker_round, *step))
-                if not running:
-                    return
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=id):
-                    merge.add(future.result())
-        except KeyboardInterrupt:
-            for future in running:
-                future.cancel()
-            raise
+            with contextlib.closing(stream):
+                for index, answer in stream:
+                    if isinstance(answer, Done):
+                        merge.add(answer.value)
+                    elif isinstance(answer, Raised):
+                        answer.reraise_refusal()
+                        raise RuntimeError(f"fuzz round {index}: {answer.error}")
+                    else:
+                        raise _Stopped(f"round {index} did not finish: {cause(answer)}")
+        except lost as exc:
+            raise _Stopped(f"lost the Dask scheduler ({executor.where}): {exc}") from None
+
+
+class _Never(Exception):
+    """Never raised: what is caught when no cluster can be lost."""
+
+
+def fuzz_modules(options: FuzzOptions) -> tuple[list[str], str | None]:
+    """What a cluster's workers must import for this campaign, and the configuration's
+    folder (on their path while they import)."""
+    from compat.executors.cluster import modules_of
+
+    config = load_config(path=options.config) if options.config else load_config()
+    named = (options.primary, options.shadow, *([options.tools] if options.tools else []))
+    modules = modules_of(named, config.tool_modules, "compat.fuzz.drive")
+    return modules, None if config.root is None else str(config.root)
 
 
 def _slug(text: str) -> str:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from compat.engines import run_engine
 from compat.perf import recommend
@@ -49,6 +50,29 @@ class PerfOptions(BaseModel):
     in_process: bool = False
     #: A worker process's memory limit in MiB (0: none).
     memory_mb: int = Field(default=4096, ge=0)
+    #: Measure on a Dask cluster (compat/executors/cluster.py): `local`, `local:N` or
+    #: `tcp://HOST:PORT`; each case's pairs on one worker.
+    cluster: str | None = None
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None:
+            from compat.executors.cluster import parse_cluster
+
+            try:
+                parse_cluster(value)
+            except ValueError as exc:
+                raise PydanticCustomError("cluster", "{why}", {"why": str(exc)}) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_executor(self) -> PerfOptions:
+        if self.cluster is not None and self.in_process:
+            raise PydanticCustomError(
+                "executor", "--cluster measures on a Dask cluster: drop --in-process"
+            )
+        return self
 
 
 def perf_options(**values: Any) -> PerfOptions:

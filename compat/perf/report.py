@@ -60,6 +60,9 @@ class CasePerf(BaseModel):
     samples: dict[str, EngineSamples] = Field(default_factory=dict)
     #: Why the case could not be measured (an engine raised).
     problem: str | None = None
+    #: Where it was measured, on a cluster (`--cluster`): the host and the Dask worker.
+    #: Both engines of a case are always measured on one machine.
+    machine: str | None = None
 
     def summary(self) -> PerfSummary:
         return PerfSummary(
@@ -102,6 +105,8 @@ class PerfSettings(BaseModel):
     memory_runs: int
     isolate: bool
     band: float
+    #: The Dask cluster that measured the cases (`--cluster`), if one did.
+    cluster: str | None = None
 
 
 class PerfReport(BaseModel):

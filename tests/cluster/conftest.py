@@ -16,8 +16,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("distributed")
-
 ROOT = Path(__file__).resolve().parents[2]
 DASK = str(Path(sys.executable).with_name("dask"))
 #: Seconds a scheduler or worker may take to start.

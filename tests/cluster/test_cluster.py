@@ -50,12 +50,16 @@ def bundled() -> CheckReport:
         return serial("fixtures/")
 
 
-def test_a_local_cluster_gives_the_serial_report(bundled: CheckReport) -> None:
+@pytest.mark.parametrize("executor", [{"cluster": "local:2"}, {"workers": 2}], ids=str)
+def test_the_bundled_fixtures_give_the_serial_report(
+    bundled: CheckReport, executor: dict[str, Any]
+) -> None:
     with contextlib.chdir(ROOT):
-        report = run_check(["fixtures/"], CheckOptions(cluster="local:2"))
+        report = run_check(["fixtures/"], CheckOptions(**executor))
     assert len(report.cases) == len(bundled.cases) > 100
     assert cases(report) == cases(bundled)
     assert report.summary == bundled.summary
+    assert report.incomplete is None and report.ok == bundled.ok
 
 
 def test_the_cli_on_a_running_scheduler(cluster: Cluster, tmp_path: Path) -> None:
@@ -159,3 +163,37 @@ def test_the_cli_refuses_a_bad_or_unreachable_cluster_in_one_line(cluster: str) 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--cluster" in lines[0], done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_scheduler_that_goes_away_keeps_what_came_back(tmp_path: Path) -> None:
+    """The scheduler is killed once the first batch is back: the check ends with the cases
+    that came back (the serial report's, unchanged) and says it is incomplete."""
+    for copy in ("a", "b"):
+        shutil.copytree(ROOT / "fixtures", tmp_path / copy)
+    expected = {(c.fixture, c.case): c for c in serial(tmp_path / "a", tmp_path / "b").cases}
+    running = Cluster(tmp_path / "dask")
+    running.folder.mkdir()
+    try:
+        running.start_scheduler()
+        running.add_worker()
+
+        def kill_the_scheduler(done: int, total: int, report: CaseReport) -> None:
+            if running.scheduler is not None and running.scheduler.poll() is None:
+                os.killpg(running.scheduler.pid, signal.SIGKILL)
+                running.scheduler.wait(timeout=30)
+
+        report = run_check(
+            [str(tmp_path / "a"), str(tmp_path / "b")],
+            CheckOptions(cluster=running.address),
+            kill_the_scheduler,
+        )
+    finally:
+        running.stop()
+    assert report.incomplete is not None and "lost the Dask scheduler" in report.incomplete
+    assert f"of {len(expected)} cases came back" in report.incomplete
+    assert not report.ok
+    assert 0 < len(report.cases) < len(expected)
+    assert report.summary.cases == len(report.cases)
+    assert [comparable(c.model_dump(mode="json")) for c in report.cases] == [
+        comparable(expected[c.fixture, c.case].model_dump(mode="json")) for c in report.cases
+    ]
