@@ -81,18 +81,65 @@ def import_cost() -> float:
     return statistics.median(run("import distributed") - run("pass") for _ in range(3))
 
 
+def task_overhead(folder: Path) -> tuple[float, float, int, float]:
+    """On a warm `LocalCluster(n_workers=1)` (the campaign run once first): the campaign's
+    wall time, the tasks' compute time as Dask's task stream records it (start to stop of
+    each task's `compute`), the number of tasks and the cases. With one single-threaded
+    worker, tasks run one after another, so `(wall − compute) / tasks` is what each task
+    costs besides its work: scheduling, transfer, the client's bookkeeping."""
+    from distributed import get_task_stream
+
+    from compat.check import CheckOptions, _settings, collect
+    from compat.executors.dask import DaskCampaign
+
+    options = CheckOptions(cluster="local:1")
+    config = _settings(options)
+    jobs = collect([str(folder)], config, options)
+    work = [(job, case) for job in jobs for case in job.cases]
+    with DaskCampaign(options, config) as running:
+        running.run(work, None)  # workers import compat, fixtures and engines are loaded
+        with get_task_stream(client=running.cluster.client) as stream:
+            started = time.perf_counter()
+            outcome = running.run(work, None)
+            wall = time.perf_counter() - started
+    assert outcome.lost is None and outcome.received == len(work)
+    computes = [
+        part["stop"] - part["start"]
+        for task in stream.data
+        if str(task["key"]).startswith("('compat-check") or "compat-check" in str(task["key"])
+        for part in task["startstops"]
+        if part["action"] == "compute"
+    ]
+    return wall, sum(computes), len(computes), len(work)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--overhead-only", action="store_true", help="only the warm per-task overhead"
+    )
     args = parser.parse_args(argv)
     print(f"before: {campaign._load()}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="compat-cluster-") as temporary:
-        folder = Path(temporary).resolve()
-        files = campaign.suite(folder, args.cases, args.seed)
-        print(f"suite: {args.cases} cases in {len(files)} fixtures under {folder}", flush=True)
-        took = campaign.measure(folder, args.rounds, MODES)
+    temporary = tempfile.TemporaryDirectory(prefix="compat-cluster-")
+    folder = Path(temporary.name).resolve()
+    files = campaign.suite(folder, args.cases, args.seed)
+    print(f"suite: {args.cases} cases in {len(files)} fixtures under {folder}", flush=True)
+    took = {} if args.overhead_only else campaign.measure(folder, args.rounds, MODES)
+    if args.overhead_only:
+        for n in range(args.rounds):
+            wall, compute, count, total = task_overhead(folder)
+            per_task, per_case = (wall - compute) / count, compute / total
+            print(
+                f"warm local:1, round {n + 1}: {total} cases in {count} tasks, wall {wall:.2f} "
+                f"s, tasks computing {compute:.2f} s: per-task overhead {1000 * per_task:.1f} ms"
+                f" = {100 * per_task / per_case:.1f} % of a case's cost "
+                f"({1000 * per_case:.1f} ms)"
+            )
+        temporary.cleanup()
+        return
     walls = {name: [t.wall for t in runs] for name, runs in took.items()}
     one = walls["one process"]
     print(f"compat check (generated, {args.cases} cases) — {args.rounds} rounds")
@@ -128,7 +175,23 @@ def main(argv: list[str]) -> None:
             f"({100 * min(shares):.1f}–{100 * max(shares):.1f} %) of the median case's cost "
             f"({1000 * statistics.median(one) / args.cases:.1f} ms, one process / cases)"
         )
+    # The same, measured on a warm cluster from Dask's own record of each task's compute.
+    for n in range(args.rounds):
+        wall, compute, count, total = task_overhead(folder_of(files))
+        per_task = (wall - compute) / count
+        per_case = compute / total
+        print(
+            f"warm local:1, round {n + 1}: {total} cases in {count} tasks, wall {wall:.2f} s, "
+            f"tasks computing {compute:.2f} s: per-task overhead {1000 * per_task:.1f} ms = "
+            f"{100 * per_task / per_case:.1f} % of a case's cost ({1000 * per_case:.1f} ms, "
+            f"compute / cases), {100 * (wall - compute) / compute:.2f} % of the campaign"
+        )
     print(f"after: {campaign._load()}")
+    temporary.cleanup()
+
+
+def folder_of(files: list[Path]) -> Path:
+    return files[0].parent
 
 
 if __name__ == "__main__":

@@ -45,10 +45,15 @@ RETRIES = 2
 CONNECT_SECONDS = 5.0
 #: Dask settings for the clusters compat starts. The statistical profiler samples every
 #: worker thread's stack every 10 ms, which costs CPU-bound engines a few percent for a
-#: dashboard compat does not show.
+#: dashboard compat does not show; the monitors (memory every 100 ms, the event loop's
+#: tick every 20 ms, system metrics every 500 ms) wake threads that take the GIL from the
+#: engines, and compat needs them only to stop a worker that runs out of memory.
 LOCAL_SETTINGS: dict[str, Any] = {
     "distributed.scheduler.allowed-failures": RETRIES,
     "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "500ms",
+    "distributed.admin.tick.interval": "200ms",
+    "distributed.admin.system-monitor.interval": "2s",
 }
 
 _CLUSTER = re.compile(r"local(?::(\d+))?|tcp://(\[[0-9A-Fa-f:.]+\]|[\w.-]+):(\d{1,5})")

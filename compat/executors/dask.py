@@ -2,11 +2,12 @@
 (compat/executors/cluster.py connects, checks the workers and streams the tasks).
 
 Each fixture is read and validated here once, packed once (compat/executors/shipping.py)
-and given to the cluster once. A task is a batch of consecutive cases of one fixture (a
-few tasks per worker); it runs them in the Dask worker's process with the code the local
-worker processes use (compat/executors/tasks.py), the engines in a thread of that process
-so that `--timeout` still ends a run (`timed_out`). Results come back as the tasks finish;
-the report lists the cases in fixture order, as every other executor does.
+and given to the cluster once. A task is a batch of consecutive cases of one fixture
+(large while much is left, small at the end: `batches`); it runs them in the Dask worker's
+process with the code the local worker processes use (compat/executors/tasks.py), the
+engines in a thread of that process so that `--timeout` still ends a run (`timed_out`).
+Results come back as the tasks finish; the report lists the cases in fixture order, as
+every other executor does.
 
 Faults: a task whose worker dies is run again elsewhere by the scheduler (up to its
 `allowed-failures`; tasks are also submitted with `retries`); a batch that keeps killing
@@ -18,7 +19,6 @@ had come back (`Outcome.lost` says so).
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,9 +38,6 @@ from engines.errors import ConfigError, SetupError
 
 Progress = Callable[[int, int, CaseReport], None]
 
-#: Tasks per worker the batches aim at: enough to balance, few enough that the
-#: scheduler's per-task cost (about a millisecond) vanishes.
-TASKS_PER_WORKER = 4
 #: The most cases in one task.
 MAX_BATCH = 64
 
@@ -97,12 +94,15 @@ def needed_modules(options: CheckOptions, config: EngineConfig) -> list[str]:
 
 
 def batches(work: Sequence[tuple[Job, Case]], workers: int) -> list[tuple[int, int]]:
-    """Spans `[start, stop)` of `work`: consecutive cases of one fixture, about
-    `TASKS_PER_WORKER` tasks per worker in all."""
-    size = max(1, min(MAX_BATCH, math.ceil(len(work) / (max(1, workers) * TASKS_PER_WORKER))))
+    """Spans `[start, stop)` of `work`: consecutive cases of one fixture, at most
+    `MAX_BATCH`, and no more than a share of what is left (guided self-scheduling, as the
+    local workers' batches): large while much is left, so the scheduler's per-task cost
+    vanishes, and small at the end, so that the workers finish together."""
+    share = 2 * max(1, workers)
     spans: list[tuple[int, int]] = []
     start = 0
     while start < len(work):
+        size = max(1, min(MAX_BATCH, (len(work) - start) // share))
         stop = start + 1
         while stop < len(work) and stop - start < size and work[stop][0] is work[start][0]:
             stop += 1

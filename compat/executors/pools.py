@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from compat.executors.process import Answer, Died, Done, Raised, WorkerProcess, setup_timeout
-from compat.executors.serve import Notes, describe
+from compat.executors.serve import Notes, describe, settle
 from engines.errors import CompatError
 
 Setup = Callable[..., Any]
@@ -80,6 +80,7 @@ def stateful(campaign: str, setup: Setup, task: Task, given: int, *values: Any) 
         if made[0] != "ok":
             return made
         state = made[1]
+        settle()  # stateful runs in worker processes only (Processes, Dask)
         with _STATES_LOCK:
             _STATES[key] = state
             while len(_STATES) > _KEPT_STATES:
