@@ -125,8 +125,9 @@ cases:
 
 
 def test_a_batch_that_keeps_killing_its_worker_is_reported_crashed(tmp_path: Path) -> None:
-    """10 cases on 2 workers: batches of 2 (ceil(10 / (2 workers x 4))), so `killed` takes
-    `c`, its batch's other case, down with it; every other batch passes."""
+    """10 cases on 2 workers: the first batches are of 2 (10 // (2 x 2 workers), then
+    8 // 4), so `killed` takes `c`, its batch's other case, down with it; every other batch
+    passes."""
     fixtures = {"bad": ["a", "b", "c", "killed", "e"], "good": ["f", "g", "h", "i", "j"]}
     for name, modes in fixtures.items():
         text = "".join(f"  - name: {m}\n    inputs: {{mode: {m}}}\n" for m in modes)
