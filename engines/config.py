@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from engines.documents.files import read_regular, regular_file_problem
 from engines.errors import ConfigError, DocumentError
 from engines.model.problems import problems_from
+from engines.model.tools import ToolName, ToolSettings, breakers_of
 from engines.tools import ToolRegistry, builtin_registry
 
 
@@ -32,6 +33,9 @@ class EngineConfig(BaseModel):
     tool_modules: tuple[str, ...] = ()
     #: Environment variables templates may read as `env.<NAME>`; no others are visible.
     env: tuple[str, ...] = ()
+    #: Per-tool settings (`[tool.compat.tools.<name>.circuit_breaker]`, docs/semantics.md §6):
+    #: every run of every workflow uses them unless the workflow declares its own.
+    tools: dict[ToolName, ToolSettings] = Field(default_factory=dict)
     #: Harness settings (later issues); kept as given.
     tolerances: dict[str, Any] = Field(default_factory=dict)
     #: The harness's verdict policy (`equivalence` or `threshold`); the harness checks it.
@@ -60,7 +64,9 @@ class EngineConfig(BaseModel):
     def tool_registry(self) -> ToolRegistry:
         """The built-in tools plus every configured tool module's tools."""
         registry = builtin_registry()
+        registry.breakers.update(breakers_of(self.tools))
         if not self.tool_modules:
+            self._check_tool_names(registry)
             return registry
         added = False
         if self.root is not None and str(self.root) not in sys.path:
@@ -72,7 +78,18 @@ class EngineConfig(BaseModel):
         finally:
             if added:
                 sys.path.remove(str(self.root))
+        self._check_tool_names(registry)
         return registry
+
+    def _check_tool_names(self, registry: ToolRegistry) -> None:
+        """Settings for a tool nobody registered are a typo, not something to ignore."""
+        unknown = sorted(name for name in self.tools if name not in registry)
+        if unknown:
+            where = self.root if self.root is not None else "configuration"
+            raise ConfigError(
+                f"{where}: tools.{unknown[0]}: settings for unknown tool {unknown[0]!r} "
+                f"(registered: {', '.join(registry)})"
+            )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -38,6 +38,17 @@ def cancelled() -> NodeFailure:
     return NodeFailure(ErrorCode.CANCELLED, "cancelled", recoverable=False)
 
 
+def circuit_open(tool: str, failure_threshold: int, reset_timeout: float) -> NodeFailure:
+    """An attempt refused by an open circuit breaker (docs/semantics.md §7.7): recoverable,
+    since the breaker half-opens once its reset timeout has passed."""
+    return NodeFailure(
+        ErrorCode.CIRCUIT_OPEN,
+        f"circuit breaker of tool {tool!r} is open ({failure_threshold} consecutive failures; "
+        f"resets after {reset_timeout:g} s)",
+        recoverable=True,
+    )
+
+
 def node_error(
     node: str, failure: NodeFailure, *, attempts: int = 1, path: IterationPath = ()
 ) -> NodeError:

@@ -10,7 +10,8 @@ How validity is kept by construction (so no example is thrown away):
   so rule 4 holds; each `set` writes its own variable `v_<id>`, read only where its writer is
   an ancestor, so no two nodes that can run concurrently touch one variable (rule 6);
   parallel bodies, at any depth, hold no `set` (rule 7);
-- sub-workflows come from a library drawn first; none of them holds an `input`.
+- sub-workflows come from a library drawn first; none of them holds an `input`;
+- with circuit breakers, one tool is called only by an ordered segment (fuzz/breakers.py).
 Every choice is a hypothesis draw, so shrinking removes nodes, options and features.
 """
 
@@ -22,6 +23,8 @@ from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
+
+from compat.fuzz.breakers import declare_breakers, reserve_tool, segment
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
@@ -117,6 +120,9 @@ class Builder:
         self.top: list[str] = []
         #: Tool nodes with an idempotency key: node id -> (tool, key).
         self.keyed: dict[str, tuple[str, str]] = {}
+        #: The tool only the breaker segment calls, and its place (compat/fuzz/breakers.py).
+        self.breaker_tool: str | None = None
+        self.segment_at: int | None = None
 
     # ------------------------------------------------------------------ small draws
 
@@ -328,7 +334,8 @@ class Builder:
         if keyed and before and self.flag():  # the same call again, after an earlier one
             name, key = self.keyed[self.pick(before)]
         else:
-            name = self.pick(["echo", "echo", "sleep", *names] if keyed else names)
+            pool = ["echo", "echo", "sleep", *names] if keyed else names
+            name = self.pick([n for n in pool if n != self.breaker_tool])
             key = None
         if name in self.user_tools:
             args = self.draw(self.user_tools[name])
@@ -470,6 +477,20 @@ class Builder:
                 outer.indices,
             )
             self.budget.nodes -= 1
+            if container is None and index == self.segment_at:
+                self.segment_at = None
+                placed = segment(self, node_id, [(p, handles[p]) for p in preds])
+                for pred in preds:
+                    if pred in left:
+                        left.remove(pred)
+                for placed_id, placed_handles in placed:
+                    order.append(placed_id)
+                    handles[placed_id] = placed_handles
+                    ancestors[placed_id] = set(mine)
+                    mine = mine | {placed_id}
+                if placed[-1][1]:
+                    left.append(placed[-1][0])
+                continue
             if exit_node:
                 made: dict[str, Any] = {"id": node_id, "type": "transform"}
                 made["params"] = {"value": self.value(scope, first=outer.indices[0])}
@@ -510,6 +531,9 @@ class Builder:
     # ------------------------------------------------------------------ whole documents
 
     def document(self, size: int) -> dict[str, Any]:
+        self.breaker_tool = reserve_tool(self)
+        if self.breaker_tool is not None:
+            self.segment_at = self.number(0, min(size - 1, 2))
         top = self.level(None, Scope([], []), size, sets=True)
         self.top = top
         doc: dict[str, Any] = {"id": self.id}
@@ -528,6 +552,8 @@ class Builder:
             if self.on("expression_errors") and self.number(0, 2) == 0:
                 outputs["bad"] = "{{ inputs.d // inputs.z }}"  # fails the run at its end
             doc["outputs"] = outputs
+        if self.on("circuit_breakers"):
+            declare_breakers(self, doc)
         return doc
 
     def recursive(self) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 "Generated" counts examples whose documents (and case) hold the feature; "executed" counts
 examples whose primary run shows it happening — a node of the type started, a retry was
-taken, a compensation ran, a cancel ended the run — read from the run's trace. A feature
+taken, a compensation ran, a cancel ended the run, a circuit breaker refused a call
+(CIRCUIT_OPEN) — read from the run's trace. A feature
 generated often but executed rarely is one the fuzzer only pretends to test.
 """
 
@@ -21,7 +22,14 @@ from engines.model import WorkflowRegistry
 from engines.result import RunResult
 
 #: Codes that say a tool failed by itself (not the harness's or the engine's own codes).
-_ENGINE_CODES = {"EXPRESSION_ERROR", "TIMEOUT", "CANCELLED", "SUBWORKFLOW_DEPTH", "LOOP_LIMIT"}
+_ENGINE_CODES = {
+    "EXPRESSION_ERROR",
+    "TIMEOUT",
+    "CANCELLED",
+    "SUBWORKFLOW_DEPTH",
+    "LOOP_LIMIT",
+    "CIRCUIT_OPEN",
+}
 
 
 def generated_features(example: Example) -> set[str]:
@@ -52,6 +60,8 @@ def generated_features(example: Example) -> set[str]:
             found.add("error_ports")
         if "outputs" in doc and doc is docs[0]:
             found.add("outputs")
+        if any("circuit_breaker" in item for item in doc.get("tools", {}).values()):
+            found.add("circuit_breakers")
     found.discard("start")
     if nested:
         found.add("nesting")
@@ -120,6 +130,8 @@ def executed_features(example: Example, result: RunResult | None) -> set[str]:
             found.add("expression_errors")
         elif code == "INPUT_INVALID":
             found.add("bad_payloads")
+        elif code == "CIRCUIT_OPEN":  # a breaker opened, then refused a call
+            found.add("circuit_breakers")
         elif (
             kind == "failed"
             and node is not None

@@ -43,6 +43,7 @@ PATTERNS = (
     "chain",  # levels drawn as sequences (what a cancel at a clock time needs)
     "bad_payloads",  # answers an input's schema refuses
     "tool_failures",  # tools that fail recoverably or not (flaky, raise, crash, divide, lookup)
+    "circuit_breakers",  # `tools.<name>.circuit_breaker` on tools whose calls are ordered
 )
 #: How the harness runs an example (compat check's modes).
 MODES = ("roundtrip", "handoff", "replay")

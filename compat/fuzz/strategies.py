@@ -117,6 +117,8 @@ def _swarm(draw: Any, choice: FeatureChoice) -> frozenset[str]:
     for offset in range(0, len(free), 8):
         bits = draw(_BYTE)
         enabled.update(name for i, name in enumerate(free[offset : offset + 8]) if bits >> i & 1)
+    if "circuit_breakers" in enabled:  # a breaker needs calls, and retries to fail fast
+        enabled.update(name for name in ("tool", "retry") if choice.fixed(name) is None)
     return frozenset(enabled)
 
 

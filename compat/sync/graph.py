@@ -4,7 +4,8 @@ A graph frame is a level execution: `remaining`/`fired` are the common edge coun
 the resolved nodes, `runs` the containers in progress (`next_index` is a parallel's
 `opened`), `pending` the questions. The stream's execution events (`execution.started`,
 `.paused`, ...) have no journey counterpart: they travel in the `graph` extension, so a graph
-round trip is lossless, and are made up anew for a state that comes from elsewhere.
+round trip is lossless, and are made up anew for a state that comes from elsewhere. The
+snapshot's `breakers` are the common `breakers`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt
 
+from compat.sync.breakers import common_breaker
 from compat.sync.levels import by_index, common_level, common_loop, common_parallel
 from compat.sync.state import (
     CommonState,
@@ -160,6 +162,9 @@ def from_graph(snapshot: Mapping[str, Any], registry: RegistryLike) -> CommonSta
         ),
         "extra_errors": [e.model_dump(mode="json") for e in doc.extra_errors],
         "trace": trace,
+        "breakers": {
+            tool: common_breaker(doc.breakers[tool].model_dump()) for tool in sorted(doc.breakers)
+        },
         "extensions": {"graph": {"execution_events": marks}},
     }
     common: CommonState = validated(CommonState, state, LABEL)
@@ -279,4 +284,6 @@ def to_graph(state: CommonState | Mapping[str, Any], registry: RegistryLike) -> 
             {"path": q["path"], "node": q["node"], "prompt": q["prompt"]} for q in data["questions"]
         ],
     }
+    if data["breakers"]:  # as the engine writes it: absent when the run has none
+        snapshot["breakers"] = data["breakers"]
     return seal(snapshot)

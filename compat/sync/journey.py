@@ -7,8 +7,9 @@ inputs. A walk's `deferred` positions (put off until an answer arrives) are not 
 pause they are exactly the positions of the open nodes that are neither waiting nor running,
 so they are derived from the rest. The journey path, the transcript and the journey variables
 have no graph counterpart: they travel in the `journey` extension, so a journey round trip is
-lossless; a state from elsewhere starts a journey path afresh, and its transcript with the
-question the run is paused at.
+lossless (but for the circuit breakers, the journey variables `breaker:<tool>`, which are
+the common `breakers`); a state from elsewhere starts a journey path afresh, and its
+transcript with the question the run is paused at.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr
 
+from compat.sync.breakers import journey_vars_with, split_journey_vars
 from compat.sync.levels import by_index, common_level, common_loop, common_parallel
 from compat.sync.state import (
     CommonState,
@@ -50,6 +52,7 @@ WORDS = {
     "iteration": "child",
     "compensation": "undo record",
     "trace": "event",
+    "breaker": "journey_vars['breaker:{tool}']",
 }
 
 
@@ -104,6 +107,7 @@ def from_journey(session: Mapping[str, Any], registry: RegistryLike) -> CommonSt
     check_header(data, main, hashes, label=LABEL, fmt=JOURNEY_FORMAT, version=JOURNEY_VERSION)
     doc: SessionDoc = validated(SessionDoc, data, LABEL)
     index = main.topology.index
+    breakers, journey_vars = split_journey_vars(doc.journey_vars)
     state = {
         "format": "compat.common.state",
         "version": 1,
@@ -159,9 +163,10 @@ def from_journey(session: Mapping[str, Any], registry: RegistryLike) -> CommonSt
         ),
         "extra_errors": [e.model_dump(mode="json") for e in doc.extra_errors],
         "trace": [e.model_dump(mode="json") for e in doc.events],
+        "breakers": breakers,
         "extensions": {
             "journey": {
-                "journey_vars": doc.journey_vars,
+                "journey_vars": journey_vars,
                 "path": [v.model_dump() for v in doc.path],
                 "transcript": [m.model_dump() for m in doc.transcript],
             }
@@ -261,7 +266,7 @@ def to_journey(state: CommonState | Mapping[str, Any], registry: RegistryLike) -
         "elapsed": data["elapsed"],
         "inputs": data["inputs"],
         "vars": data["vars"],
-        "journey_vars": extra["journey_vars"],
+        "journey_vars": journey_vars_with(extra["journey_vars"], data["breakers"]),
         "events": [{**event, "seq": i} for i, event in enumerate(data["trace"])],
         "path": extra["path"],
         "transcript": extra["transcript"],

@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
 )
 
+from compat.sync.breakers import BreakerState, check_breakers
 from engines.errors import SnapshotInvalid
 from engines.model import ValidatedWorkflow, WorkflowRegistry, validate_workflow
 from engines.model.nodes import LoopNode, ParallelNode, ToolNode
@@ -159,6 +160,9 @@ class CommonState(BaseModel):
     extra_errors: tuple[NodeError, ...]
     #: Node-level trace events so far, in the order they happened (engine `seq` kept).
     trace: tuple[TraceEvent, ...]
+    #: Circuit breakers by tool (§7.7): those of the tools the run has called; absent in a
+    #: state taken before breakers were carried, which reads as none.
+    breakers: dict[StrictStr, BreakerState] = Field(default_factory=dict)
     #: Engine-specific facts, read back only by that engine (a lossless round trip).
     extensions: dict[StrictStr, dict[str, Any]] = Field(default_factory=dict)
 
@@ -281,6 +285,7 @@ COMMON_WORDS: dict[str, str] = {
     "idempotency": "idempotency record",
     "compensation": "compensation",
     "trace": "trace event",
+    "breaker": "breakers.{tool}",
 }
 
 
@@ -491,6 +496,7 @@ class _Checker:
                     f"{self.w['compensation']} of {undo.node!r}",
                     f"it is not compensated by {undo.tool!r}",
                 )
+        check_breakers(state.breakers, self.main, self.fail, self.w["breaker"])
         for event in state.trace:
             if event.node not in self.known:
                 raise self.fail(

@@ -77,7 +77,8 @@ class GraphEngine:
         key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
         plan = self._cached_plan(key)
         if plan is None:
-            plan = ExecutionPlan(validated, registry)  # outside the lock: compiling is slow
+            # outside the lock: compiling is slow
+            plan = ExecutionPlan(validated, registry, self.tools.breakers)
             with self._plans_lock:
                 self._plans[key] = plan
                 if len(self._plans) > self._cache_size:

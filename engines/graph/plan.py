@@ -7,6 +7,7 @@ everything about nodes and edges.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from engines.graph.handlers import Handler, compile_inline
 from engines.model import NodeBase, ValidatedWorkflow, WorkflowRegistry
 from engines.model.nodes import FailNode, ToolNode, WaitNode
+from engines.model.tools import CircuitBreaker, effective_breakers
 from engines.model.topology import Topology
 
 #: Node types whose work may take clock time, so they run as tasks.
@@ -58,8 +60,18 @@ class LevelPlan:
 class ExecutionPlan:
     """Everything about a workflow that does not change between executions."""
 
-    def __init__(self, validated: ValidatedWorkflow, registry: WorkflowRegistry) -> None:
+    def __init__(
+        self,
+        validated: ValidatedWorkflow,
+        registry: WorkflowRegistry,
+        breakers: Mapping[str, CircuitBreaker] | None = None,
+    ) -> None:
         self.validated = validated
+        #: The circuit breakers runs of this plan use, by tool (configuration's and the
+        #: workflow's, docs/semantics.md §6); one lookup per tool node execution.
+        self.breakers: Mapping[str, CircuitBreaker] = MappingProxyType(
+            effective_breakers(breakers or {}, validated.workflow.tools)
+        )
         self.registry = registry
         self.workflow = validated.workflow
         self.topology: Topology = validated.topology

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from engines.consistency import PausedChecks, branch_indices
 from engines.errors import SnapshotInvalid
+from engines.graph.breakers import BreakerState
 from engines.graph.containers import loop_entry, parallel_entry
 from engines.graph.events import EventStream, ExecutionEvent, event_to_json, lean_event
 from engines.graph.plan import ExecutionPlan
@@ -153,6 +154,8 @@ def encode(execution: Execution) -> dict[str, Any]:
             for p in state.pending
         ],
     }
+    if state.breakers:
+        snapshot["breakers"] = {tool: b.to_json() for tool, b in state.breakers.items()}
     return seal(snapshot, f"snapshot of execution {execution.id!r}")
 
 
@@ -409,6 +412,21 @@ def _decode(engine: GraphEngine, plan: ExecutionPlan, data: Any) -> Execution:
             )
         )
     state.extra_errors = list(doc.extra_errors)
+    for tool, breaker in doc.breakers.items():
+        if tool not in plan.breakers:
+            raise SnapshotInvalid(
+                f"snapshot breakers.{tool}: tool {tool!r} has no circuit breaker in this workflow"
+            )
+        if breaker.opened_at is not None and breaker.opened_at > breaker.time:
+            raise SnapshotInvalid(
+                f"snapshot breakers.{tool}: opened at breaker time {breaker.opened_at}, after "
+                f"the breaker time it has reached ({breaker.time})"
+            )
+        state.breakers[tool] = BreakerState(
+            breaker.failures,
+            None if breaker.opened_at is None else float(breaker.opened_at),
+            float(breaker.time),
+        )
     for item in doc.pending:
         frame = decoder.frames.get(_path(item.path))
         node = decoder.node(item.node, "pending input")

@@ -117,6 +117,18 @@ class ExecutionEventDoc(BaseModel):
     time: StrictFloat | StrictInt
 
 
+Seconds = Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)] | Count
+
+
+class BreakerDoc(BaseModel):
+    """A tool's circuit breaker (docs/semantics.md §7.7), in breaker time."""
+
+    model_config = _CLOSED
+    failures: Count
+    opened_at: Seconds | None
+    time: Seconds
+
+
 class SnapshotDoc(BaseModel):
     model_config = _CLOSED
     format: StrictStr
@@ -135,6 +147,8 @@ class SnapshotDoc(BaseModel):
     extra_errors: list[NodeError]
     frame: FrameDoc
     pending: list[PendingDoc] = Field(min_length=1)
+    #: Circuit breakers by tool; absent when the run has none.
+    breakers: dict[StrictStr, BreakerDoc] = Field(default_factory=dict)
     #: `{algorithm, digest}` over the rest (`engines.integrity`); checked by the decoder,
     #: last, so a snapshot that is wrong in a way it can name gets that reason instead.
     integrity: Any = None

@@ -13,6 +13,7 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Any
 
+from engines.graph.breakers import BreakerState
 from engines.graph.plan import LevelPlan, NodePlan
 from engines.result import IterationPath, NodeError
 
@@ -221,6 +222,8 @@ class RunState:
     cancelled: list[tuple[OrderKey, NodeError]] = field(default_factory=list)
     #: Errors that are not a top-level node's: `$variables`, `$outputs`, COMPENSATION_FAILED.
     extra_errors: list[NodeError] = field(default_factory=list)
+    #: Circuit breakers by tool, created at a tool's first guarded call (§7.7).
+    breakers: dict[str, BreakerState] = field(default_factory=dict)
 
     @property
     def inputs_scope(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from engines import failures
 from engines.errors import NodeFailure
+from engines.graph.breakers import guarded
 from engines.graph.handlers import Outcome, fail_failure
 from engines.graph.plan import NodePlan
 from engines.graph.state import Frame
@@ -166,6 +167,9 @@ async def _tool(execution: Execution, frame: Frame, plan: NodePlan, node: ToolNo
         )
         return await _timed(execution, node.timeout, tools.call(node.params.tool, args, ctx))
 
+    breaker = execution.plan.breakers.get(node.params.tool)
+    if breaker is not None:
+        attempt = guarded(execution, node.params.tool, breaker, attempt)
     return await _with_retries(execution, frame, plan, attempt, key)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engines import failures
 from engines.errors import NodeFailure
+from engines.journey.breaker import protect
 from engines.journey.cancel import fail_attempt, fail_child
 from engines.journey.model import State
 from engines.journey.quick import ACTIONS, fail_failure, run_quick
@@ -64,6 +65,9 @@ async def _timed_node(session: Session, frame: Walk, state: State, node: NodeBas
         attempt = _attempt_for(session, frame, node, scope, key)
     except NodeFailure as failure:
         return fail(session, frame, node.id, failures.node_error(node.id, failure, path=frame.path))
+    if isinstance(node, ToolNode) and node.params.tool in session.blueprint.breakers:
+        tool = node.params.tool
+        attempt = protect(session, tool, session.blueprint.breakers[tool], attempt)
     if isinstance(node, SubworkflowNode):
         return await _subjourney(session, frame, node, scope)
     number = 1

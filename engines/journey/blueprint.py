@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from engines.journey.compiler import compile_journey
 from engines.journey.model import Journey, Role
 from engines.journey.quick import ACTIONS, Action
 from engines.model import ValidatedWorkflow, WorkflowRegistry
+from engines.model.tools import CircuitBreaker, effective_breakers
 
 
 class Blueprint:
     """Everything about a workflow's journey that no session changes."""
 
-    def __init__(self, validated: ValidatedWorkflow, registry: WorkflowRegistry) -> None:
+    def __init__(
+        self,
+        validated: ValidatedWorkflow,
+        registry: WorkflowRegistry,
+        breakers: Mapping[str, CircuitBreaker] | None = None,
+    ) -> None:
         self.validated = validated
+        #: Circuit breakers of this journey's tools (configuration's, then the workflow's).
+        self.breakers: dict[str, CircuitBreaker] = effective_breakers(
+            breakers or {}, validated.workflow.tools
+        )
         self.registry = registry
         self.workflow = validated.workflow
         self.topology = validated.topology

@@ -59,7 +59,8 @@ class JourneyEngine:
         key = (validated.content_hash, *sorted(w.content_hash for w in registry.values()))
         blueprint = self._cached(key)
         if blueprint is None:
-            blueprint = Blueprint(validated, registry)  # outside the lock: compiling is slow
+            # outside the lock: compiling is slow
+            blueprint = Blueprint(validated, registry, self.tools.breakers)
             with self._blueprints_lock:
                 self._blueprints[key] = blueprint
                 if len(self._blueprints) > self._cache_size:

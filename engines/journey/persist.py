@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from engines.consistency import PausedChecks, branch_indices
 from engines.errors import SnapshotInvalid
 from engines.integrity import check_seal, seal
+from engines.journey import breaker
 from engines.journey.blueprint import Blueprint
 from engines.journey.session_schema import (  # compat.sync reads them from here too
     BranchDoc,
@@ -126,7 +127,10 @@ def dump(session: Session) -> dict[str, Any]:
         "elapsed": session.elapsed,
         "inputs": session.inputs,
         "vars": session.vars,
-        "journey_vars": session.journey_vars,
+        # Copied one level deep: a breaker's state is a mapping the session keeps changing.
+        "journey_vars": {
+            k: dict(v) if isinstance(v, dict) else v for k, v in session.journey_vars.items()
+        },
         "events": [e.model().model_dump(mode="json") for e in session.events],
         "path": [{"state": s, "token": t, "path": _steps(p)} for s, t, p in session.path],
         "transcript": [
@@ -374,8 +378,12 @@ def load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
 
 
 def _check_journey_vars(loader: _Loader, journey_vars: Mapping[str, Any]) -> None:
-    """The journey-held numbers a paused session can hold: a tool state's attempt count."""
+    """The journey-held numbers a paused session can hold: a tool state's attempt count,
+    a tool's circuit breaker."""
     for key, value in journey_vars.items():
+        if key.startswith(breaker.PREFIX):
+            breaker.check_saved(key, value, loader.session.blueprint.breakers)
+            continue
         kind, _, node = key.partition(":")
         if kind != "attempt" or node not in loader.known:
             raise SnapshotInvalid(f"saved session journey_vars holds {key!r}, which no state uses")
@@ -407,7 +415,9 @@ def _load(engine: JourneyEngine, blueprint: Blueprint, data: Any) -> Session:
     )
     checks.run(depth=doc.depth, elapsed=float(doc.elapsed))
     session.vars.update(doc.vars)
-    session.journey_vars.update(doc.journey_vars)
+    session.journey_vars.update(
+        {k: dict(v) if isinstance(v, Mapping) else v for k, v in doc.journey_vars.items()}
+    )
     loader = _Loader(session, blueprint, checks)
     _check_journey_vars(loader, doc.journey_vars)
     top = Walk.top(

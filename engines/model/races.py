@@ -10,11 +10,20 @@ container touches, as seen from the container's level.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from engines.errors import Problem
-from engines.model.nodes import DEFAULT, ERROR, FALSE, TRUE, NodeBase, RouterNode, SetNode
+from engines.model.nodes import (
+    DEFAULT,
+    ERROR,
+    FALSE,
+    TRUE,
+    NodeBase,
+    RouterNode,
+    SetNode,
+    ToolNode,
+)
 from engines.model.scoping import node_location, node_references
 from engines.model.topology import Level, Topology
 from engines.model.workflow import Edge, Workflow
@@ -164,6 +173,79 @@ def check_races(workflow: Workflow, topology: Topology) -> list[Problem]:
                         f"writes variables ({names}) inside parallel {container!r}; parallel "
                         "bodies may not write variables (their branches would race): return "
                         "values from the body's exit node instead",
+                    )
+                )
+                break
+    return problems
+
+
+# --------------------------------------------------------------------------- breakers
+
+
+def _breaker_calls(
+    workflow: Workflow, topology: Topology, protected: Collection[str]
+) -> dict[str, set[str]]:
+    """node -> the breaker-protected tools it calls (a container: what its body calls)."""
+    calls: dict[str, set[str]] = {n: set() for n in topology.iter_nodes()}
+    for node_id in calls:
+        node = workflow.node(node_id)
+        if isinstance(node, ToolNode) and node.params.tool in protected:
+            calls[node_id].add(node.params.tool)
+    for container in sorted(
+        (c for c in topology.levels if c is not None),
+        key=lambda c: -len(topology.enclosing(c)),
+    ):
+        for node_id in topology.levels[container].nodes:
+            calls[container] |= calls[node_id]
+    return calls
+
+
+def check_breaker_races(
+    workflow: Workflow, topology: Topology, protected: Collection[str]
+) -> list[Problem]:
+    """A circuit breaker is state every call of its tool reads and writes, so calls of a
+    breaker-protected tool race like writes of one variable (docs/semantics.md §4 rules 6
+    and 7): two calls that can run concurrently, or a call in a parallel body, are refused."""
+    if not protected:
+        return []
+    calls = _breaker_calls(workflow, topology, protected)
+    problems: list[Problem] = []
+    for level in topology.levels.values():
+        callers = [n for n in level.nodes if calls[n]]
+        if len(callers) < 2:
+            continue
+        dom = dominance(workflow, level)
+        related = _related_masks(level, topology)
+        for position, first in enumerate(callers):
+            for second in callers[position + 1 :]:
+                shared = calls[first] & calls[second]
+                if (
+                    not shared
+                    or related[first] >> topology.index[second] & 1
+                    or _exclusive(dom.get(first, {}), dom.get(second, {}))
+                ):
+                    continue
+                tool = min(shared)
+                problems.append(
+                    Problem(
+                        node_location(workflow, first),
+                        f"nodes {first!r} and {second!r} can run concurrently and both call "
+                        f"tool {tool!r}, whose circuit breaker every call reads and writes; "
+                        "order them with an edge or put them on exclusive branches",
+                    )
+                )
+    for node_id in topology.iter_nodes():
+        node = workflow.node(node_id)
+        if not isinstance(node, ToolNode) or node.params.tool not in protected:
+            continue
+        for container in topology.enclosing(node_id):
+            if workflow.node(container).type == "parallel":
+                problems.append(
+                    Problem(
+                        node_location(workflow, node_id),
+                        f"calls tool {node.params.tool!r}, which has a circuit breaker, inside "
+                        f"parallel {container!r}; its branches would race on the breaker's "
+                        "state: call the tool before or after the parallel, or in a loop",
                     )
                 )
                 break

@@ -12,7 +12,9 @@ from types import MappingProxyType
 
 from engines.errors import Problem, WorkflowInvalid
 from engines.model.nodes import SubworkflowNode, ToolNode
+from engines.model.races import check_breaker_races
 from engines.model.scoping import node_location
+from engines.model.tools import breakers_of
 from engines.model.validate import ValidatedWorkflow
 from engines.tools import ToolRegistry
 
@@ -87,6 +89,21 @@ class WorkflowRegistry(Mapping[str, ValidatedWorkflow]):
         problems: list[Problem] = []
         known = ", ".join(tools)
         for item in self._workflows.values():
+            for name in item.workflow.tools or {}:
+                if name not in tools:
+                    problems.append(
+                        Problem(
+                            f"workflow {item.id!r} tools.{name}",
+                            f"settings for unknown tool {name!r} (registered: {known})",
+                        )
+                    )
+            # The breakers only the configuration declares (the workflow's own were checked
+            # when it was validated).
+            configured = set(tools.breakers) - set(breakers_of(item.workflow.tools))
+            for problem in check_breaker_races(item.workflow, item.topology, configured):
+                problems.append(
+                    Problem(f"workflow {item.id!r} {problem.location}", problem.message)
+                )
             for node_id in item.topology.iter_nodes():
                 node = item.workflow.node(node_id)
                 where = f"workflow {item.id!r} {node_location(item.workflow, node_id)}"

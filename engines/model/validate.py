@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from engines.errors import Problem, WorkflowInvalid
 from engines.model.problems import LocationMapper, problems_from
-from engines.model.races import check_races
+from engines.model.races import check_breaker_races, check_races
 from engines.model.scoping import check_references
+from engines.model.tools import breakers_of
 from engines.model.topology import Topology, build_topology
 from engines.model.workflow import Workflow
 
@@ -63,7 +64,11 @@ def validate_workflow(
     topology, problems, warnings = build_topology(workflow)
     if topology is None or problems:
         raise WorkflowInvalid(_mapped(problems, mapper), source)
-    problems = check_references(workflow, topology) + check_races(workflow, topology)
+    problems = (
+        check_references(workflow, topology)
+        + check_races(workflow, topology)
+        + check_breaker_races(workflow, topology, breakers_of(workflow.tools))
+    )
     if problems:
         raise WorkflowInvalid(_mapped(problems, mapper), source)
     return ValidatedWorkflow(workflow, topology, tuple(_mapped(warnings, mapper)))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from engines.model.fields import TemplateValue
 from engines.model.nodes import _NAME, FROZEN, OUT, Node, NodeBase
+from engines.model.tools import ToolName, ToolSettings
 
 
 class Edge(BaseModel):
@@ -42,6 +43,9 @@ class Workflow(BaseModel):
     outputs: dict[str, TemplateValue] | None = None
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...] = ()
+    #: Per-tool settings (a circuit breaker, docs/semantics.md §7.7). None when not given, so
+    #: a workflow without them keeps its canonical form and content hash.
+    tools: dict[ToolName, ToolSettings] | None = None
 
     @field_validator("variables")
     @classmethod

@@ -12,11 +12,14 @@ import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engines.clock import Clock
 from engines.errors import ErrorCode, ExpressionError, ToolError, ToolRegistryError
 from engines.expressions.values import as_json
+
+if TYPE_CHECKING:  # the model imports this registry; the declaration is only a type here
+    from engines.model.tools import CircuitBreaker
 
 ToolFn = Callable[[Mapping[str, Any], "ToolContext"], Any]
 
@@ -54,10 +57,15 @@ def _text(exc: BaseException) -> str:
 class ToolRegistry:
     """Named tools. Registration is explicit; a name can be registered once."""
 
-    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+    def __init__(
+        self, tools: Iterable[Tool] = (), breakers: Mapping[str, CircuitBreaker] | None = None
+    ) -> None:
         self._tools: dict[str, Tool] = {}
         for tool in tools:
             self._add(tool)
+        #: Circuit breakers the configuration declares, by tool (docs/semantics.md §6); a
+        #: workflow's own `tools` declarations replace them tool by tool.
+        self.breakers: dict[str, CircuitBreaker] = dict(breakers or {})
 
     def _add(self, tool: Tool) -> None:
         if not tool.name or not isinstance(tool.name, str):
@@ -96,7 +104,7 @@ class ToolRegistry:
         return len(self._tools)
 
     def copy(self) -> ToolRegistry:
-        return ToolRegistry(self._tools.values())
+        return ToolRegistry(self._tools.values(), self.breakers)
 
     async def call(self, name: str, args: Mapping[str, Any], ctx: ToolContext) -> Any:
         """Call a tool. Every failure comes out as `ToolError`; the result is JSON data."""
