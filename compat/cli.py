@@ -20,6 +20,8 @@ from compat import commands
 from compat.cli_guard import EXIT_BAD_INPUT, EXIT_INTERRUPTED, guarded
 from compat.cli_guard import printable as _printable
 from compat.cli_history import history_app
+from compat.cli_import import BindOption, DialectOption
+from compat.cli_import import register as register_import
 from compat.cli_options import (
     AllowKnownOption,
     BaselineOption,
@@ -93,18 +95,23 @@ def validate(
     paths: Annotated[
         list[Path], typer.Argument(help="Fixtures, workflows, ReactFlow files or folders.")
     ],
+    dialect: DialectOption = None,
+    bind: BindOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Check documents against the model and its rules; exit 2 if any is invalid."""
     from compat.validation import validate_paths
     from engines.config import load_config
+    from engines.documents.dialects import parse_bindings
+    from engines.documents.load import dialect_context
 
     settings = load_config(path=config) if config else load_config()
     if settings.tool_modules:  # a tool module that exits or hangs does so in a worker
         from compat.executors.adhoc import probe_tools
 
         probe_tools(config, DEFAULT_MEMORY_MB)
-    reports = validate_paths(paths, settings.tool_registry(), settings.workflow_root_paths())
+    with dialect_context(dialect, parse_bindings(bind or [])):
+        reports = validate_paths(paths, settings.tool_registry(), settings.workflow_root_paths())
     for report in reports:
         for line in report.lines():
             typer.echo(line)
@@ -527,6 +534,7 @@ def report(
 
 
 app.add_typer(history_app, name="history")
+register_import(app)
 
 
 @app.command()

@@ -70,6 +70,7 @@ def test_every_documented_builtin_is_registered() -> None:
         "flaky",
         "raise",
         "crash",
+        "stand_in",
     }
     assert set(BUILTINS) == documented
     assert set(builtin_registry()) == documented

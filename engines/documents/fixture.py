@@ -3,7 +3,9 @@
 ```yaml
 workflow: {...}            # inline native workflow, or "path/to/flow.json" (native or ReactFlow)
                            # (a path stays inside the fixture's folder tree, or a
-                           # [tool.compat] workflow_roots folder)
+                           # [tool.compat] workflow_roots folder), or a foreign flow:
+                           # {file: x.json, dialect: NAME | mapping: m.yaml, bind: {...}, id: x}
+                           # (engines/documents/dialects/entry.py)
 workflows: [...]           # extra workflows that subworkflow nodes may name
 tolerances: {...}          # opaque here; the harness gives it meaning
 markers: [slow]            # pytest marks for every case (compat's pytest plugin)
@@ -39,12 +41,15 @@ from pydantic import (
     model_validator,
 )
 
+from engines.documents.dialects import DialectOptions, resolve_dialect
+from engines.documents.dialects.entry import DialectEntry, is_dialect_entry
 from engines.documents.load import document_kind, workflow_from_data
 from engines.documents.read import read_document
 from engines.documents.rules import RULES
 from engines.errors import (
     DocumentError,
     FixtureInvalid,
+    InvalidDocument,
     Problem,
     WorkflowInvalid,
 )
@@ -219,9 +224,58 @@ def _not_a_workflow(doc: Any) -> str:
     )
 
 
+def _load_dialect_entry(
+    raw: dict[str, Any], location: str, base: Path, roots: Sequence[Path]
+) -> ValidatedWorkflow:
+    """A foreign flow read by a dialect (a built-in, detected, or a mapping file)."""
+    try:
+        entry = DialectEntry.model_validate(raw)
+    except ValidationError as exc:
+        raise FixtureInvalid(
+            [
+                Problem(f"{location}.{p.location}".rstrip("."), p.message)
+                for p in problems_from(exc, raw)
+            ]
+        ) from None
+    path = _contained(entry.file, f"{location}.file", base, roots)
+    try:
+        dialect = None
+        if entry.mapping is not None:
+            mapping = _contained(entry.mapping, f"{location}.mapping", base, roots)
+            dialect = resolve_dialect(str(mapping))
+        elif entry.dialect is not None:
+            dialect = resolve_dialect(entry.dialect)
+        doc = read_document(path)
+    except DocumentError as exc:
+        raise FixtureInvalid([Problem(location, f"{exc.source}: {exc.detail}")]) from None
+    except InvalidDocument as exc:
+        raise FixtureInvalid([Problem(location, line) for line in exc.lines()]) from None
+    if document_kind(doc) is None:
+        raise FixtureInvalid([Problem(location, f"{entry.file}: {_not_a_workflow(doc)}")])
+    try:
+        return workflow_from_data(
+            doc,
+            source=entry.file,
+            default_id=entry.id or path.stem,
+            dialect=dialect,
+            options=DialectOptions(entry.bind),
+            use_context=False,
+        )
+    except WorkflowInvalid as exc:
+        raise FixtureInvalid(
+            [
+                Problem(f"{location} ({entry.file}) {p.location}".rstrip(), p.message)
+                for p in exc.problems
+            ]
+        ) from None
+
+
 def _load_entry(
     entry: dict[str, Any] | str, location: str, base: Path, roots: Sequence[Path] = ()
 ) -> ValidatedWorkflow:
+    if is_dialect_entry(entry):
+        assert isinstance(entry, dict)
+        return _load_dialect_entry(entry, location, base, roots)
     if isinstance(entry, str):
         path = _contained(entry, location, base, roots)
         try:
@@ -231,7 +285,7 @@ def _load_entry(
         if document_kind(doc) is None:
             raise FixtureInvalid([Problem(location, f"{entry}: {_not_a_workflow(doc)}")])
         try:
-            return workflow_from_data(doc, source=entry, default_id=path.stem)
+            return workflow_from_data(doc, source=entry, default_id=path.stem, use_context=False)
         except WorkflowInvalid as exc:
             raise FixtureInvalid(
                 [
@@ -306,9 +360,10 @@ def referenced_files(doc: Any, base: Path) -> tuple[Path, ...]:
     entries = [doc.get("workflow")]
     if isinstance(doc.get("workflows"), list):
         entries += doc["workflows"]
+    named = [e.get("file") if is_dialect_entry(e) else e for e in entries]
     return tuple(
         (base / entry).resolve()
-        for entry in entries
+        for entry in named
         if isinstance(entry, str) and "\x00" not in entry
     )
 

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from engines.documents.dialects import (
+    Dialect,
+    DialectImport,
+    DialectOptions,
+    detect_dialect,
+    resolve_dialect,
+)
 from engines.documents.reactflow import import_reactflow, is_reactflow
 from engines.documents.read import read_document
 from engines.errors import DocumentError, Problem, WorkflowInvalid
@@ -52,8 +62,77 @@ def describe_unknown(doc: Any) -> str:
     )
 
 
-def workflow_from_data(doc: Any, *, source: str, default_id: str) -> ValidatedWorkflow:
-    """Validate a native or ReactFlow workflow held in memory. Raises `WorkflowInvalid`."""
+#: The dialect `compat validate --dialect NAME` names for every workflow file it reads (not
+#: for fixtures' workflows, which name their own), and its tool bindings.
+_CHOSEN: ContextVar[tuple[str | None, Mapping[str, str]]] = ContextVar(
+    "compat_dialect", default=(None, {})
+)
+
+
+@contextmanager
+def dialect_context(spec: str | None, bindings: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Within the block, workflow files are read with the dialect `spec` (a built-in name or
+    a mapping file path) instead of the one detected from their content."""
+    token = _CHOSEN.set((spec, dict(bindings or {})))
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
+
+
+def dialect_import(
+    doc: Any,
+    *,
+    source: str,
+    default_id: str,
+    dialect: Dialect | None = None,
+    options: DialectOptions | None = None,
+    use_context: bool = True,
+) -> DialectImport | None:
+    """`doc` converted by its dialect (given, chosen by `dialect_context`, or detected from
+    the content), or None when no dialect applies. Raises `WorkflowInvalid` naming `source`
+    and every node the dialect refused, `DocumentError` for an unknown dialect."""
+    kind = document_kind(doc)
+    if kind is None or kind is DocumentKind.FIXTURE:
+        return None
+    if dialect is None and use_context:
+        spec, bindings = _CHOSEN.get()
+        if spec is not None:
+            dialect = resolve_dialect(spec)
+            options = options or DialectOptions(bindings)
+    if dialect is None and kind is DocumentKind.REACTFLOW:
+        dialect = detect_dialect(doc)
+    if dialect is None:
+        return None
+    if options is None:
+        options = DialectOptions(_CHOSEN.get()[1] if use_context else {})
+    try:
+        return dialect.convert(doc, default_id=default_id, options=options)
+    except WorkflowInvalid as exc:
+        raise exc.with_source(source) from None
+
+
+def workflow_from_data(
+    doc: Any,
+    *,
+    source: str,
+    default_id: str,
+    dialect: Dialect | None = None,
+    options: DialectOptions | None = None,
+    use_context: bool = True,
+) -> ValidatedWorkflow:
+    """Validate a native, ReactFlow or dialect workflow held in memory (a dialect: given,
+    chosen by `dialect_context`, or detected). Raises `WorkflowInvalid`."""
+    imported = dialect_import(
+        doc,
+        source=source,
+        default_id=default_id,
+        dialect=dialect,
+        options=options,
+        use_context=use_context,
+    )
+    if imported is not None:
+        return validate_workflow(imported.document, source=source, mapper=imported.mapper())
     kind = document_kind(doc)
     if kind is DocumentKind.REACTFLOW:
         try:

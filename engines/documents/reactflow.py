@@ -181,7 +181,9 @@ def import_reactflow(doc: Any, *, default_id: str) -> ReactFlowImport:
             Problem(
                 f"{where}nodes",
                 f"unknown node type {canvas_type} on {count} node{'s' if count > 1 else ''}: "
-                f"{described}. compat's node types are: {', '.join(NODE_TYPES)}",
+                f"{described}. compat's node types are: {', '.join(NODE_TYPES)} "
+                "(a flow saved by another product: see docs/dialects.md for --dialect and "
+                "mapping files)",
             )
         )
     edges: list[dict[str, Any]] = []

@@ -12,6 +12,7 @@ from typing import Any
 
 from engines.errors import ToolError
 from engines.tools.registry import ToolContext, ToolRegistry
+from engines.tools.stand_in import stand_in
 
 BAD_ARGS = "BAD_ARGS"
 _KIND_NAMES = {
@@ -173,6 +174,7 @@ BUILTINS = {
     "flaky": flaky,
     "raise": raise_,
     "crash": crash,
+    "stand_in": stand_in,
 }
 
 
