@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install example test lint bench clean mutants fuzz-mutants browser postgres screenshots
+.PHONY: install example test lint bench clean mutants fuzz-mutants browser postgres screenshots parlant
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## The real Parlant SDK for tests/parlant_sdk (large: ~1 GB, ~90 s): installed by `make test`
+## so that the whole suite runs; .ci/run makes its absence a failure, never a skip.
+PARLANT_STAMP := $(VENV)/.parlant-installed
+
+$(PARLANT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,parlant]'
+	touch $(PARLANT_STAMP)
+
+parlant: $(PARLANT_STAMP)
+
 ## The main job on the bundled examples: check every fixture on both engines and write the
 ## HTML compatibility report.
 example: $(STAMP)
@@ -22,7 +32,7 @@ example: $(STAMP)
 	@echo "compat is $(BIN)/compat: run it by that path, or '. $(BIN)/activate' to put it on your PATH"
 
 ## The test suite (what CI runs).
-test: $(STAMP) browser postgres
+test: $(STAMP) $(PARLANT_STAMP) browser postgres
 	$(BIN)/python -m pytest -q
 
 ## Headless Chromium and its driver for the browser tests (tests/browser), from Debian: installed

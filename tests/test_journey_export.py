@@ -70,7 +70,9 @@ def sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
 def build(sdk: ModuleType, code: str, name: str) -> Any:
     """Run an exported script's `create_journey` against the fake; the journey it built."""
     namespace: dict[str, Any] = {"__name__": f"parlant_export_{name}"}
-    exec(compile(code, f"<parlant export of {name}>", "exec"), namespace)
+    # dont_inherit: not this module's `from __future__ import annotations`, which would turn
+    # the script's annotations into strings (the SDK's @tool compares them with the classes).
+    exec(compile(code, f"<parlant export of {name}>", "exec", dont_inherit=True), namespace)
     agent = sdk.Agent()
     journey = asyncio.run(namespace["create_journey"](agent))
     assert agent.journeys == [journey]
@@ -83,7 +85,7 @@ def stub_tools(sdk: ModuleType, built: Any) -> list[str]:
 
     async def named(entry: Any) -> str:
         with pytest.raises(NotImplementedError) as info:
-            await entry.function(sdk.ToolContext())
+            await entry.function(sdk.ToolContext("agent", "session", "customer"))
         return str(info.value.args[0])
 
     async def every() -> list[str]:
@@ -128,8 +130,11 @@ def test_the_fake_refuses_what_the_sdk_refuses(sdk: ModuleType) -> None:
         with pytest.raises(misuse):
             await sdk.END_JOURNEY.transition_to(chat_state="after the end")
         with pytest.raises(misuse):
-            sdk.tool(lambda context: None)  # not async
-        fork = (await initial.fork()).target
+            sdk.tool(lambda context: None)  # no `context: ToolContext`, no ToolResult
+        with pytest.raises(misuse):
+            await initial.fork()  # the SDK's initial state has no fork()
+        first = (await initial.transition_to(chat_state="welcome")).target
+        fork = (await first.fork()).target
         assert fork.kind == sdk.FORK
         with pytest.raises(misuse):
             await fork.fork()

@@ -5,8 +5,8 @@ script declares the same journey with the SDK's own calls: `create_journey`, the
 state's `transition_to(chat_state=... | tool_state=..., condition=...)`, `fork()` for fork
 states, `transition_to(state=...)` for merges and back-transitions, and `END_JOURNEY`, with
 conditions written as sentences. The SDK creates a fork state only by `fork()` from a chat
-or tool state; a fork state that is never entered that way is folded into the transitions
-that lead to it (their conditions joined with "and").
+or tool state (its initial state has no `fork()`); a fork state that is never entered that
+way is folded into the transitions that lead to it (their conditions joined with "and").
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class _Flattener:
         states = journey.states
         self.creatable: set[str] = set()
         for state in states.values():
-            if state.kind in (StateKind.CHAT, StateKind.TOOL, StateKind.INITIAL):
+            # Only chat and tool states have fork(): the SDK's initial state has none.
+            if state.kind in (StateKind.CHAT, StateKind.TOOL):
                 for transition in state.transitions:
                     target = states[transition.target]
                     if transition.token is None and target.kind is StateKind.FORK:

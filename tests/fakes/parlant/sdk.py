@@ -2,10 +2,16 @@
 
 Everything the real SDK would refuse is refused here with `SdkMisuse` (a transition with no
 target or two, a fork state's unconditional transition, a transition to a state of another
-journey, a tool state whose tool was not declared with `@tool`, `fork()` from a fork state
-...), so a generated script that builds against this fake uses the SDK the way it is meant
-to be used. After building, `Journey.rule_violations()` checks Parlant's transition rule: a
-state has exactly one unconditional transition, or only conditional ones.
+journey, a tool state whose tool was not declared with `@tool`, `fork()` from anything but a
+chat or tool state ...), so a generated script that builds against this fake uses the SDK the
+way it is meant to be used. After building, `Journey.rule_violations()` checks Parlant's
+transition rule: a state has exactly one unconditional transition, or only conditional ones.
+(The real SDK refuses the offending `transition_to` call itself; a build it refuses is
+exactly a build this check flags, since a violation, once made, cannot be undone.)
+
+Names, signatures and parameters are those of the real `parlant.sdk` 3.x (a subset of its
+parameters); tests/parlant_sdk compares them with the installed SDK, and builds every
+bundled workflow's export on both.
 """
 
 from __future__ import annotations
@@ -20,46 +26,63 @@ class SdkMisuse(Exception):
     """A call the Parlant SDK does not allow."""
 
 
+#: The fake's own names, not the SDK's: everything else public here is the SDK's too.
+FAKE_ONLY = frozenset(
+    {"SdkMisuse", "FAKE_ONLY", "INITIAL", "CHAT", "TOOL", "FORK", "END", "FORKABLE"}
+)
+
+
 class ToolContext:
     """What a tool receives (unused by the fake beyond annotations)."""
 
-    def __init__(self, agent_id: str = "agent", session_id: str = "session") -> None:
+    def __init__(self, agent_id: str, session_id: str, customer_id: str) -> None:
         self.agent_id = agent_id
         self.session_id = session_id
+        self.customer_id = customer_id
 
 
 class ToolResult:
-    def __init__(self, data: Any = None) -> None:
+    def __init__(self, data: Any) -> None:
         self.data = data
 
 
-ToolFunction = Callable[..., Coroutine[Any, Any, ToolResult]]
+_ToolFunction = Callable[..., Coroutine[Any, Any, ToolResult] | ToolResult]
 
 
 @dataclass(frozen=True)
 class ToolEntry:
     """What `@tool` returns: the only thing `transition_to(tool_state=...)` accepts."""
 
-    function: ToolFunction
+    function: _ToolFunction
 
     @property
     def name(self) -> str:
         return self.function.__name__
 
 
-def tool(function: ToolFunction) -> ToolEntry:
-    """Declare a tool: an `async def` whose first parameter is the tool context."""
-    if isinstance(function, ToolEntry):
-        raise SdkMisuse(f"{function.name} is already a tool")
-    if not inspect.iscoroutinefunction(function):
-        raise SdkMisuse(f"a tool must be an async function, not {function!r}")
-    parameters = list(inspect.signature(function).parameters.values())
-    if not parameters or parameters[0].annotation not in (ToolContext, "p.ToolContext"):
-        raise SdkMisuse(f"tool {function.__name__}'s first parameter must be a ToolContext")
-    return ToolEntry(function)
+def tool(func: _ToolFunction) -> ToolEntry:
+    """Declare a tool: a function (async or not: the SDK awaits what it returns, if
+    awaitable) whose first parameter is `context: ToolContext` and whose return annotation is
+    `ToolResult` (the classes themselves, as the SDK compares them: a string annotation, as
+    under `from __future__ import annotations`, is refused)."""
+    if isinstance(func, ToolEntry):
+        raise SdkMisuse(f"{func.name} is already a tool")
+    if not callable(func):
+        raise SdkMisuse(f"a tool is a function, not {func!r}")
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters.values())
+    if not parameters or parameters[0].name not in ("context", "ctx", "c"):
+        raise SdkMisuse(f"tool {func.__name__}'s first parameter must be named context")
+    if parameters[0].annotation is not ToolContext:
+        raise SdkMisuse(f"tool {func.__name__}'s first parameter must be a ToolContext")
+    if signature.return_annotation is not ToolResult:
+        raise SdkMisuse(f"tool {func.__name__} must be annotated to return a ToolResult")
+    return ToolEntry(func)
 
 
 INITIAL, CHAT, TOOL, FORK, END = "initial", "chat", "tool", "fork", "end"
+#: The states with a `fork()` (the SDK's ChatJourneyState and ToolJourneyState).
+FORKABLE = (CHAT, TOOL)
 
 
 @dataclass(frozen=True)
@@ -133,8 +156,8 @@ class JourneyState:
 
     async def fork(self) -> JourneyTransition:
         journey = self._check_open()
-        if self.kind not in (INITIAL, CHAT, TOOL):
-            raise SdkMisuse(f"fork() is only available on initial, chat and tool states: {self!r}")
+        if self.kind not in FORKABLE:
+            raise SdkMisuse(f"fork() is only available on chat and tool states: {self!r}")
         return self._add(journey._new(FORK), None)
 
     def _add(self, target: JourneyState, condition: str | None) -> JourneyTransition:
