@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compat.compare import compare_runs
 from compat.compare.model import DimensionResult
@@ -22,6 +22,7 @@ from compat.compare.values import values_equal
 from compat.detail import CaseDetail, RunDetail, WorkflowView
 from compat.engines import Engine, EngineRun, load_engine, run_engine, run_engine_here
 from compat.executors import DEFAULT_MEMORY_MB
+from compat.executors.cluster import ClusterField
 from compat.noise import compare_with_noise
 from compat.perf.case import PerfOptions, measure_case
 from compat.perf.report import PerfSummary
@@ -95,21 +96,7 @@ class CheckOptions(BaseModel):
     perf_budget: float = Field(default=0.3, gt=0, le=600)
     #: Run the cases on a Dask cluster (compat/executors/dask.py): `local`, `local:N`, or
     #: `tcp://HOST:PORT` (a running scheduler). None: local worker processes.
-    cluster: str | None = None
-
-    @field_validator("cluster")
-    @classmethod
-    def _cluster(cls, value: str | None) -> str | None:
-        if value is not None:
-            from pydantic_core import PydanticCustomError
-
-            from compat.executors.cluster import parse_cluster
-
-            try:
-                parse_cluster(value)
-            except ValueError as exc:  # not a cluster compat knows how to reach
-                raise PydanticCustomError("cluster", "{why}", {"why": str(exc)}) from None
-        return value
+    cluster: ClusterField = None
 
 
 @dataclass

@@ -28,7 +28,10 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from compat.executors.pools import Setup, Task, answer_of, stateful
 from compat.executors.process import Answer, Died, Raised
@@ -58,6 +61,21 @@ LOCAL_SETTINGS: dict[str, Any] = {
 
 _CLUSTER = re.compile(r"local(?::(\d+))?|tcp://(\[[0-9A-Fa-f:.]+\]|[\w.-]+):(\d{1,5})")
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def checked_cluster(value: str | None) -> str | None:
+    """An options model's `cluster` field, refused unless `parse_cluster` reads it."""
+    if value is not None:
+        try:
+            parse_cluster(value)
+        except ValueError as exc:  # not a cluster compat knows how to reach
+            raise PydanticCustomError("cluster", "{why}", {"why": str(exc)}) from None
+    return value
+
+
+#: The `cluster` field of check's, fuzz's and perf's options: `local`, `local:N` or
+#: `tcp://HOST:PORT`; None: no cluster.
+ClusterField = Annotated[str | None, AfterValidator(checked_cluster)]
 
 
 @dataclass(frozen=True)

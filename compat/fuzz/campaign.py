@@ -38,11 +38,12 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from compat.check import CheckOptions, Job, Runner
 from compat.engines import EngineRun
+from compat.executors.cluster import ClusterField
 from compat.fuzz.coverage import Coverage
 from compat.fuzz.features import FeatureChoice
 from compat.fuzz.strategies import Example, examples
@@ -77,7 +78,7 @@ class FuzzOptions(BaseModel):
     workers: int = Field(default=1, ge=1, le=64)
     #: Run the rounds on a Dask cluster (compat/executors/cluster.py): `local`, `local:N`
     #: or `tcp://HOST:PORT`.
-    cluster: str | None = None
+    cluster: ClusterField = None
     #: Seconds one engine run may take.
     timeout: float = Field(default=30.0, gt=0, le=604_800, allow_inf_nan=False)
     config: str | None = None
@@ -91,18 +92,6 @@ class FuzzOptions(BaseModel):
     shrink: bool = True
     #: Stop after the first round that finds a divergence (a yardstick's time to detection).
     first: bool = False
-
-    @field_validator("cluster")
-    @classmethod
-    def _cluster(cls, value: str | None) -> str | None:
-        if value is not None:
-            from compat.executors.cluster import parse_cluster
-
-            try:
-                parse_cluster(value)
-            except ValueError as exc:
-                raise PydanticCustomError("cluster", "{why}", {"why": str(exc)}) from None
-        return value
 
     @model_validator(mode="after")
     def _one_executor(self) -> FuzzOptions:

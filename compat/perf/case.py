@@ -7,10 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from compat.engines import run_engine
+from compat.executors.cluster import ClusterField
 from compat.perf import recommend
 from compat.perf.harness import comparison_cost
 from compat.perf.isolate import Worker
@@ -52,19 +53,7 @@ class PerfOptions(BaseModel):
     memory_mb: int = Field(default=4096, ge=0)
     #: Measure on a Dask cluster (compat/executors/cluster.py): `local`, `local:N` or
     #: `tcp://HOST:PORT`; each case's pairs on one worker.
-    cluster: str | None = None
-
-    @field_validator("cluster")
-    @classmethod
-    def _cluster(cls, value: str | None) -> str | None:
-        if value is not None:
-            from compat.executors.cluster import parse_cluster
-
-            try:
-                parse_cluster(value)
-            except ValueError as exc:
-                raise PydanticCustomError("cluster", "{why}", {"why": str(exc)}) from None
-        return value
+    cluster: ClusterField = None
 
     @model_validator(mode="after")
     def _one_executor(self) -> PerfOptions:
