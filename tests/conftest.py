@@ -22,9 +22,17 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings
 
 from engines.errors import Problem, WorkflowInvalid
 from engines.model import ValidatedWorkflow, validate_workflow
+
+# Property tests draw the same examples on every run (a suite whose verdict changes from one
+# run to the next is no gate); `COMPAT_HYPOTHESIS=explore` draws new ones, to look for bugs
+# (`compat fuzz` is the tool for long searches).
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("COMPAT_HYPOTHESIS", "repeatable"))
 
 _EDGE = re.compile(
     r"^\s*(?P<source>[^\s\[]+)\s*(?:\[(?P<handle>[^\]]+)\])?\s*->\s*(?P<target>\S+)\s*$"

@@ -9,6 +9,7 @@ public generator, compat.fuzz, with `input` nodes enabled and at least one answe
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from journey_support import converse, facts, fresh_engine, graph_converse, transcript
 
@@ -45,5 +46,10 @@ def test_saving_the_session_at_every_pause_changes_nothing(example: Example) -> 
     assert facts(actual) == facts(expected)  # the trace in the same order, too
     assert transcript(actual) == transcript(expected)
     assert loaded.path == uninterrupted.path
-    assert loaded.journey_vars == uninterrupted.journey_vars == {}
-    assert actual.metrics.duration == expected.metrics.duration
+    assert loaded.journey_vars == uninterrupted.journey_vars
+    # The journey's own variables: only circuit breakers' state (docs/semantics.md §7.7).
+    assert all(name.startswith("breaker:") for name in loaded.journey_vars)
+    # The loaded session runs on a fresh clock from 0: its times are the saved elapsed time
+    # plus the new clock's, summed in another order than the uninterrupted run's (0.6 + 0.2
+    # against 0.6 + 0.1 + 0.1), so they agree to the float's last digits, not bit for bit.
+    assert actual.metrics.duration == pytest.approx(expected.metrics.duration, rel=0, abs=1e-9)
