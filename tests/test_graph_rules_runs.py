@@ -166,7 +166,9 @@ def _asking(*, routed: bool) -> dict[str, Any]:
     return workflow(nodes if routed else nodes[:3], edges)
 
 
-@pytest.mark.parametrize("payload", ["abc", 1.5, None, object()], ids=repr)
+@pytest.mark.parametrize(
+    "payload", ["abc", 1.5, None, object()], ids=["text", "float", "none", "object"]
+)
 def test_an_invalid_payload_routed_by_the_error_edge(payload: Any) -> None:
     _, result = _turns(_asking(routed=True), {}, payload)
     assert result.status is RunStatus.COMPLETED and result.errors == ()
