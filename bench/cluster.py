@@ -106,7 +106,7 @@ def task_overhead(folder: Path) -> tuple[float, float, int, float]:
     computes = [
         part["stop"] - part["start"]
         for task in stream.data
-        if str(task["key"]).startswith("('compat-check") or "compat-check" in str(task["key"])
+        if "compat-check" in str(task["key"])
         for part in task["startstops"]
         if part["action"] == "compute"
     ]
@@ -129,15 +129,7 @@ def main(argv: list[str]) -> None:
     print(f"suite: {args.cases} cases in {len(files)} fixtures under {folder}", flush=True)
     took = {} if args.overhead_only else campaign.measure(folder, args.rounds, MODES)
     if args.overhead_only:
-        for n in range(args.rounds):
-            wall, compute, count, total = task_overhead(folder)
-            per_task, per_case = (wall - compute) / count, compute / total
-            print(
-                f"warm local:1, round {n + 1}: {total} cases in {count} tasks, wall {wall:.2f} "
-                f"s, tasks computing {compute:.2f} s: per-task overhead {1000 * per_task:.1f} ms"
-                f" = {100 * per_task / per_case:.1f} % of a case's cost "
-                f"({1000 * per_case:.1f} ms)"
-            )
+        print_overhead(folder, args.rounds)
         temporary.cleanup()
         return
     walls = {name: [t.wall for t in runs] for name, runs in took.items()}
@@ -176,22 +168,23 @@ def main(argv: list[str]) -> None:
             f"({1000 * statistics.median(one) / args.cases:.1f} ms, one process / cases)"
         )
     # The same, measured on a warm cluster from Dask's own record of each task's compute.
-    for n in range(args.rounds):
-        wall, compute, count, total = task_overhead(folder_of(files))
-        per_task = (wall - compute) / count
-        per_case = compute / total
-        print(
-            f"warm local:1, round {n + 1}: {total} cases in {count} tasks, wall {wall:.2f} s, "
-            f"tasks computing {compute:.2f} s: per-task overhead {1000 * per_task:.1f} ms = "
-            f"{100 * per_task / per_case:.1f} % of a case's cost ({1000 * per_case:.1f} ms, "
-            f"compute / cases), {100 * (wall - compute) / compute:.2f} % of the campaign"
-        )
+    print_overhead(folder, args.rounds)
     print(f"after: {campaign._load()}")
     temporary.cleanup()
 
 
-def folder_of(files: list[Path]) -> Path:
-    return files[0].parent
+def print_overhead(folder: Path, rounds: int) -> None:
+    """`task_overhead`, round after round: per task, as a share of a case and of the whole."""
+    for n in range(rounds):
+        wall, compute, count, total = task_overhead(folder)
+        per_task, per_case = (wall - compute) / count, compute / total
+        print(
+            f"warm local:1, round {n + 1}: {total} cases in {count} tasks, wall {wall:.2f} s, "
+            f"tasks computing {compute:.2f} s: per-task overhead {1000 * per_task:.1f} ms = "
+            f"{100 * per_task / per_case:.1f} % of a case's cost ({1000 * per_case:.1f} ms, "
+            f"compute / cases), {100 * (wall - compute) / compute:.2f} % of the campaign",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
