@@ -32,6 +32,13 @@ def _store(url: str | None, config: Path | None):  # type: ignore[no-untyped-def
     return open_store(url, config)
 
 
+def _kind(kind: str) -> None:
+    if kind not in ("check", "perf", "fuzz"):
+        from engines.errors import ConfigError
+
+        raise ConfigError(f"--kind: {kind!r} is not one of check, perf, fuzz")
+
+
 def _console():  # type: ignore[no-untyped-def]
     from compat.commands import _console as console
 
@@ -51,10 +58,8 @@ def list_runs(
     """The recorded runs, newest first, with their counts."""
     from compat.history_commands import runs_table
 
-    if kind is not None and kind not in ("check", "perf", "fuzz"):
-        from engines.errors import ConfigError
-
-        raise ConfigError(f"--kind: {kind!r} is not one of check, perf, fuzz")
+    if kind is not None:
+        _kind(kind)
     with _store(history_db, config) as store:
         runs = store.runs(kind=kind, limit=limit)
         console = _console()
@@ -94,6 +99,12 @@ def trend(
         str | None,
         typer.Argument(help="fixture.yaml::case or a case name (default: every case's mean)."),
     ] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind", help="Runs of check (default), perf (`compat perf`'s ratios) or fuzz."
+        ),
+    ] = "check",
     limit: Annotated[int, typer.Option("--limit", min=1, help="The latest this many runs.")] = 50,
     history_db: DbOption = None,
     config: ConfigOption = None,
@@ -101,8 +112,9 @@ def trend(
     """A case's score and perf ratio over the recorded runs, as sparklines and a table."""
     from compat.history_commands import show_trend
 
+    _kind(kind)
     with _store(history_db, config) as store:
-        show_trend(_console(), store, case, limit)
+        show_trend(_console(), store, case, limit, kind=kind)
 
 
 @history_app.command("diff")

@@ -198,16 +198,19 @@ def run_table(run: RunRecord) -> Table:
     return table
 
 
-def show_trend(console: Console, store: HistoryStore, case: str | None, limit: int) -> None:
-    points = store.trend(case, limit=limit)
+def show_trend(
+    console: Console, store: HistoryStore, case: str | None, limit: int, *, kind: str = "check"
+) -> None:
+    points = store.trend(case, kind=kind, limit=limit)
     if not points:
-        console.print(f"no recorded check runs{' of ' + escape(case) if case else ''}")
+        console.print(f"no recorded {kind} runs{' of ' + escape(case) if case else ''}")
         return
     scores = [p.score for p in points]
     ratios = [p.ratio for p in points]
     what = escape(case) if case else "mean score of every case"
     console.print(f"{what}: {len(points)} runs, oldest first")
-    console.print(f"score  {spark(scores)}  {_span(scores)}")
+    if any(s is not None for s in scores):  # a perf run's cases have no score
+        console.print(f"score  {spark(scores)}  {_span(scores)}")
     if any(r is not None for r in ratios):
         console.print(f"ratio  {spark(ratios)}  {_span(ratios)} (shadow / primary wall time)")
     table = Table()

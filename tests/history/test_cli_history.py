@@ -4,6 +4,9 @@ engines again."""
 
 from __future__ import annotations
 
+import contextlib
+import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,143 @@ def test_a_configured_history_records_without_the_flag(tmp_path: Path) -> None:
     assert (project / "ci" / "history.db").is_file()
     listed = compat("history", "list", cwd=project)
     assert listed.code == 0 and "4/4 passed" in listed.out  # the recorded run, its 4 cases
+
+
+def recorded(run: Run) -> str:
+    """The run id (its first 10 characters) a command says it recorded."""
+    found = re.search(r"history: recorded run (\w{10}) in ", run.out)
+    assert found, run.out + run.err
+    return found[1]
+
+
+def test_a_branch_baseline_is_that_branchs_newest_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--baseline BRANCH`: the branch's newest check run, green or not (the CI variable
+    names the branch each run is recorded on); then `diff`, `trend`'s sparkline and the HTML
+    page's trend over the same runs."""
+    db = tmp_path / "h.db"
+    for variable in ("GITHUB_REF_NAME", "CI_COMMIT_REF_NAME"):
+        monkeypatch.delenv(variable, raising=False)
+
+    def on(branch: str, *args: str | Path) -> Run:
+        monkeypatch.setenv("GITHUB_HEAD_REF", branch)
+        return compat("check", ROUTER, "--in-process", "--history-db", db, *args, cwd=ROOT)
+
+    release = recorded(on("release"))
+    topic = on("topic", "--shadow", BUGGY)
+    assert topic.code == 1
+    topic_id = recorded(topic)
+    # Gated on `topic`: its newest run had the same three failures, known ones.
+    known = on("topic", "--shadow", BUGGY, "--baseline", "topic")
+    assert known.code == 1, known.out + known.err
+    assert f"3 regression(s) against baseline {topic_id} " in known.out
+    assert known.out.count("a known failure") == 3
+    # Gated on `release`: its green run, so the same three cases are newly incompatible.
+    page = tmp_path / "page.html"
+    worse = on("topic", "--shadow", BUGGY, "--baseline", "release", "--html", page)
+    assert worse.code == 1, worse.out + worse.err
+    assert f"3 regression(s) against baseline {release} " in worse.out
+    assert worse.out.count(": passed -> incompatible (score 1.000 -> ") == 3
+    # The page's overview draws the mean score of the four recorded runs, this one last.
+    assert '<svg class="trend"' in page.read_text()
+    assert "mean score over the last 4 runs" in page.read_text()
+    unknown = on("topic", "--baseline", "nowhere")
+    assert unknown.code == 2
+    assert "--baseline nowhere: neither a run id nor a branch with a check run" in unknown.err
+
+    diff = compat("history", "diff", release, topic_id, "--history-db", db, cwd=ROOT)
+    assert diff.code == 1, diff.out + diff.err
+    changed = {
+        (cells[1].strip(), cells[2].strip(), cells[3].strip())
+        for cells in (line.split("│") for line in diff.lines if line.startswith("│"))
+        if cells[1].strip()
+    }
+    assert {(f"{ROUTER}::{case}", "verdict", "passed → incompatible") for case in DIVERGING} <= (
+        changed
+    )
+    assert {case for case, what, _ in changed if what == "score"} == {
+        f"{ROUTER}::{case}" for case in DIVERGING
+    }
+    assert "6 change(s)" in diff.out
+
+    # second-route: 1.000 on release, 0.054 on each of the three buggy runs.
+    trend = compat("history", "trend", f"{ROUTER}::second-route", "--history-db", db, cwd=ROOT)
+    assert trend.code == 0, trend.err
+    assert "score  █▁▁▁  1.000 → 0.054 (min 0.054, max 1.000)" in trend.out
+
+
+def test_a_history_of_a_newer_schema_is_refused_in_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    assert check(db).code == 0
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("UPDATE schema_version SET version = 99")
+        conn.commit()
+    for args in (("history", "list"), ("check", BASICS, "--in-process")):
+        refused = compat(*args, "--history-db", db, cwd=ROOT)
+        assert refused.code == 2, refused.out + refused.err
+        assert refused.err_lines == [
+            f"compat: sqlite:///{db}: history schema version 99 is newer than this compat "
+            "understands (2); upgrade compat"
+        ]
+
+
+def test_a_shadow_turned_surely_slower_fails_the_gate(tmp_path: Path) -> None:
+    """`check --perf`: the shadow goes from faster than the primary to five times slower
+    (sleeps, see tests/history/sleepy.py): every case is a perf regression, though every case
+    is still compatible; gated on the slow run itself, nothing got worse."""
+    db = tmp_path / "h.db"
+
+    def perf_check(shadow: str, *args: str) -> Run:
+        return compat(
+            "check", BASICS, "--in-process", "--perf", "--history-db", db,
+            "--primary", "tests.history.sleepy:base", "--shadow", f"tests.history.sleepy:{shadow}",
+            *args, cwd=ROOT,
+        )  # fmt: skip
+
+    first = perf_check("quick")
+    assert first.code == 0, first.out + first.err
+    slower = perf_check("slow", "--baseline", "last-green")
+    assert slower.code == 1, slower.out + slower.err
+    assert "4 cases: 4 passed" in slower.out, slower.out
+    regressions = [line for line in slower.lines if line.startswith("regression ")]
+    assert len(regressions) == 4
+    for line in regressions:
+        assert re.fullmatch(
+            rf"regression {BASICS}::[\w-]+: wall time [\d.]+x the primary's \(95 % interval "
+            r"[\d.]+-[\d.]+, above 1 \+ band 0\.10\); baseline faster at [\d.]+x",
+            line,
+        ), line
+    same = perf_check("slow", "--baseline", recorded(slower))
+    assert same.code == 0, same.out + same.err
+    assert "no regression against baseline" in same.out
+
+
+def test_perf_and_fuzz_runs_are_recorded_too(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    perf = compat(
+        "perf", BASICS, "--case", "int-input", "--repeat", "3", "--in-process",
+        "--history-db", db, cwd=ROOT,
+    )  # fmt: skip
+    assert perf.code == 0, perf.out + perf.err
+    fuzz = compat(
+        "fuzz", "--examples", "5", "--seed", "1", "--no-save", "--no-db", "--history-db", db,
+        cwd=ROOT,
+    )  # fmt: skip
+    assert fuzz.code == 0, fuzz.out + fuzz.err
+    listed = compat("history", "list", "--history-db", db, cwd=ROOT)
+    kinds = [line.split("│")[3].strip() for line in listed.lines if line.startswith("│ ")]
+    assert [k for k in kinds if k] == ["fuzz", "perf"], listed.out
+    shown = compat("history", "show", recorded(perf), "--history-db", db, cwd=ROOT)
+    assert shown.code == 0 and "int-input" in shown.out and "measured" in shown.out
+    fuzzed = compat("history", "show", recorded(fuzz), "--history-db", db, cwd=ROOT)
+    assert fuzzed.code == 0 and "examples=5" in fuzzed.out, fuzzed.out
+    # A perf run's wall-time ratio over time (no score: perf runs are not scored).
+    ratio = compat("history", "trend", "int-input", "--kind", "perf", "--history-db", db, cwd=ROOT)
+    assert ratio.code == 0, ratio.out + ratio.err
+    assert re.search(
+        r"^ratio  █  [\d.]+ → [\d.]+ .*\(shadow / primary wall time\)$", ratio.out, re.M
+    )
+    assert not re.search(r"^score ", ratio.out, re.M)
+    checks = compat("history", "trend", "int-input", "--history-db", db, cwd=ROOT)
+    assert checks.code == 0 and "no recorded check runs of int-input" in checks.out

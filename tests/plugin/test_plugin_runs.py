@@ -77,6 +77,32 @@ def test_the_bundled_pair_passes(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines([header])
 
 
+def test_the_compat_options_reach_the_harness(project: pytest.Pytester) -> None:
+    """`--compat-*` are `compat check`'s options: the header says how the cases ran."""
+    result = project.runpytest(
+        "--compat", "fixtures", "--compat-shadow", "graph", "--compat-min-score", "0.5",
+        "--compat-roundtrip", "--compat-replay", "--compat-timeout", "30",
+    )  # fmt: skip
+    result.assert_outcomes(passed=len(ROUTER_CASES) + SEQUENCE_CASES)
+    result.stdout.fnmatch_lines(
+        [
+            "compat: fixtures: graph (primary) vs graph (shadow); policy threshold, min score "
+            "0.5, roundtrip, replay; in-process, timeout 30 s"
+        ]
+    )
+    policy = project.runpytest("--compat", "fixtures", "--compat-policy", "threshold")
+    policy.stdout.fnmatch_lines(
+        ["compat: fixtures: graph (primary) vs journey (shadow); policy threshold;*"]
+    )
+    policy.assert_outcomes(passed=len(ROUTER_CASES) + SEQUENCE_CASES)
+    bad = project.runpytest("--compat", "fixtures", "--compat-policy", "loose")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    # The verdict of a failing case is the threshold policy's (equivalence by default).
+    judged = failing_run(project, "--compat-min-score", "0.5", "-k", "every-route-matches")
+    judged.assert_outcomes(failed=1, deselected=len(ROUTER_CASES) - 1)
+    judged.stdout.fnmatch_lines(["incompatible (threshold policy), score 0.573; worst: *"])
+
+
 def test_a_buggy_shadow_fails_its_cases_with_a_plain_differences_table(
     project: pytest.Pytester,
 ) -> None:
