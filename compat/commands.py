@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # each command imports what it needs: `compat --help` imports
 
     from compat.adhoc import Target
     from compat.engines import EngineRun
+    from compat.history_commands import HistoryPlan
     from compat.perf.report import CasePerf
     from compat.publish import Targets
     from compat.report import CaseReport
@@ -132,6 +133,7 @@ def check(
 
     from compat import render
     from compat.check import check_options, run_check
+    from compat.history_commands import plan
     from compat.outputs import refuse_overwrite
     from compat.publish import Targets, publish
 
@@ -160,6 +162,9 @@ def check(
         # A saved report keeps every case's workflow and runs, for `compat report --html`.
         details=targets.wants_detail or bool(json_path),
     )
+    # The history opened (its schema checked) and the baseline resolved before any case
+    # runs: a bad --baseline or history is refused up front, not after the whole run.
+    planned = plan(history, gate, config)
     err = Console(stderr=True, highlight=False)
     started = time.perf_counter()
     if err.is_terminal:
@@ -175,7 +180,7 @@ def check(
     # Gated and recorded before the files are written (the page's trend shows this run);
     # what came of it is said after the table.
     said: Any = _Later() if json_path != "-" else err
-    verdict = _history_of_check(said, report, options, seconds, history, gate, config)
+    verdict = _history_of_check(said, report, options, seconds, planned, config)
     if json_path == "-":
         sys.stdout.write(report.to_json())
         for line in publish("check", report, Targets(html=targets.html, junit=targets.junit)):
@@ -184,7 +189,7 @@ def check(
         return report.ok if verdict is None else verdict
     if json_path:
         _write(json_path, report.to_json())
-    published = publish("check", report, targets, trend=_trend(report, targets, history, config))
+    published = publish("check", report, targets, trend=_trend(targets, planned))
     console = _console()
     if targets.format == "text":
         console.print(render.check_table(report))
@@ -225,20 +230,15 @@ def _rooted(report: Any, config: Path | None) -> Any:
     return report.model_copy(update={"cases": tuple(cases)})
 
 
-def _trend(
-    report: Any, targets: Targets, history: tuple[bool, str | None], config: Path | None
-) -> Any:
+def _trend(targets: Targets, planned: HistoryPlan | None) -> Any:
     """The mean score over the recorded runs — this one, recorded already, last — for the
     page's overview (when there is a page and a history)."""
-    from compat.history_commands import wanted
-
-    recording, url = wanted(*history, config)
-    if not targets.html or not recording:
+    if not targets.html or planned is None or not planned.recording:
         return None
-    from compat.history_commands import open_store
+    from compat.history import open_history
     from compat.html.trend import trend_svg
 
-    with open_store(url, config) as store:
+    with open_history(planned.url) as store:
         points = store.trend(None, limit=29)
     return trend_svg(points) or None
 
@@ -248,17 +248,15 @@ def _history_of_check(
     report: Any,
     options: Any,
     seconds: float,
-    history: tuple[bool, str | None],
-    gate: tuple[str, bool, float] | None,
+    planned: HistoryPlan | None,
     config: Path | None,
 ) -> bool | None:
-    """Record the run and gate it against a baseline, as asked; the gate's verdict."""
-    from compat.history_commands import wanted
-
-    if not wanted(*history, config)[0] and gate is None:
+    """Gate the run against the planned baseline and record it, as asked; the gate's
+    verdict."""
+    if planned is None:
         return None
     from compat.history import check_record, run_meta
-    from compat.history_commands import gate_and_record
+    from compat.history_commands import finish
 
     current = check_record(
         _rooted(report, config),
@@ -266,7 +264,7 @@ def _history_of_check(
         seconds=seconds,
         options=options.model_dump(mode="json"),
     )
-    return gate_and_record(console, current, history, gate, config)
+    return finish(console, planned, current)
 
 
 def perf(
@@ -290,6 +288,7 @@ def perf(
 ) -> bool:
     from rich.console import Console
 
+    from compat.history_commands import plan
     from compat.outputs import refuse_overwrite
     from compat.perf.render import print_report
     from compat.perf.run import perf_options, run_perf
@@ -312,6 +311,7 @@ def perf(
         config=str(config) if config else None,
         cluster=cluster,
     )
+    planned = plan(history, None, config, kind="perf")  # the history checked up front
     err = Console(stderr=True, highlight=False)
     if err.is_terminal:
         with _bar(err, "measuring") as (bar, task):
@@ -339,13 +339,11 @@ def perf(
     if json_path:
         console.print(f"report: {escape(json_path)}")
     _print_published(console, published)
-    from compat.history_commands import wanted
-
-    if wanted(*history, config)[0]:
+    if planned is not None:
         from compat.history import perf_record, run_meta
-        from compat.history_commands import gate_and_record
+        from compat.history_commands import finish
 
-        gate_and_record(console, perf_record(report, run_meta(), band=band), history, None, config)
+        finish(console, planned, perf_record(report, run_meta(), band=band))
     # A measurement that did not finish is no result: never exit 0 on it.
     return not unmeasured and not report.problems
 

@@ -4,6 +4,7 @@ records into, recording a run, the regression gate, and the terminal views of th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,33 +58,65 @@ def wanted(flag: bool, url: str | None, config: Path | None) -> tuple[bool, str 
 # ---------------------------------------------------------------- recording and the gate
 
 
-def record(store_url: str | None, run: RunRecord) -> str:
-    from compat.history import open_history
+@dataclass(frozen=True)
+class HistoryPlan:
+    """What a command does with the history, settled by `plan` before it runs anything."""
 
-    with open_history(store_url) as store:
-        return store.record(run)
+    #: Whether the run is recorded (`finish` opens the store again to record it).
+    recording: bool
+    #: The store, as `open_store` takes it (None: the default one).
+    url: str | None
+    #: Where the run is recorded, as said to the user (a URL's password hidden).
+    where: str
+    #: The run gated on, as it was before this run (None: no gate).
+    baseline: RunRecord | None = None
+    allow_known: bool = False
+    margin: float = 0.0
 
 
-def gate_and_record(
-    console: Console,
-    current: RunRecord,
+def plan(
     history: tuple[bool, str | None],
     gate: tuple[str, bool, float] | None,
     config: Path | None,
-) -> bool | None:
-    """Check `current` against the baseline `gate` names (if any), then record it (if
-    asked); print what came of both on `console` (rich markup). Returns the gate's verdict
-    (None without a gate). The baseline is read before recording, so `last-green` is never
-    the run being checked."""
+    *,
+    kind: str = "check",
+) -> HistoryPlan | None:
+    """Before a command runs anything: whether it records its run and gates it, with the
+    store opened (an older schema migrated; a newer one, an unreachable database or a bad
+    URL refused) and the baseline `gate` names resolved to a run of `kind` — so a bad
+    `--baseline` or history costs one line and exit 2 up front, not a whole run. None when
+    the command does neither. The store is closed again: no connection is held idle through
+    a long run (a PostgreSQL server or a proxy in between may drop one); `finish` opens it
+    again to record the run in one transaction."""
+    flag, url = wanted(*history, config)
+    if not flag and gate is None:
+        return None
+    with open_store(url, config) as store:
+        baseline = None if gate is None else baseline_of(store, gate[0], kind=kind)
+        where = store.url if url and "://" in url else (url or str(DEFAULT_DB))
+    if gate is None:
+        return HistoryPlan(recording=flag, url=url, where=where)
+    _, allow_known, margin = gate
+    if margin < 0:
+        raise ConfigError(f"--score-margin: {margin} is below 0")
+    return HistoryPlan(flag, url, where, baseline, allow_known, margin)
+
+
+def finish(console: Console, planned: HistoryPlan | None, current: RunRecord) -> bool | None:
+    """After the run: check `current` against the planned baseline (if any), then record it
+    (if asked); print what came of both on `console` (rich markup). Returns the gate's
+    verdict (None without a gate)."""
+    from compat.history import open_history
     from compat.history.gate import regressions
 
-    flag, url = wanted(*history, config)
+    if planned is None:
+        return None
     verdict: bool | None = None
-    if gate is not None:
-        name, allow_known, margin = gate
-        with open_store(url, config) as store:
-            baseline = baseline_of(store, name)
-        every = regressions(baseline, current, margin=margin, allow_known=allow_known)
+    baseline = planned.baseline
+    if baseline is not None:
+        every = regressions(
+            baseline, current, margin=planned.margin, allow_known=planned.allow_known
+        )
         # A case this run did not check (a subset of the fixtures) is not worse than before.
         found = [r for r in every if r.kind != "missing"]
         missing = len(every) - len(found)
@@ -97,31 +130,39 @@ def gate_and_record(
         else:
             console.print(f"no regression against {escape(against)}")
         verdict = not found
-    if flag:
-        run_id = record(url, current)
-        console.print(f"history: recorded run {run_id[:10]} in {escape(url or str(DEFAULT_DB))}")
+    if planned.recording:
+        with open_history(planned.url) as store:
+            run_id = store.record(current)
+        console.print(f"history: recorded run {run_id[:10]} in {escape(planned.where)}")
     return verdict
 
 
-def baseline_of(store: HistoryStore, baseline: str) -> RunRecord:
-    """`last-green`, a run id (or a unique prefix of one), or a branch (its newest run)."""
+def baseline_of(store: HistoryStore, baseline: str, *, kind: str = "check") -> RunRecord:
+    """`last-green`, a run id (or a unique prefix of one), or a branch (its newest run): a
+    run of `kind`, the kind of run it gates."""
     from compat.history.errors import HistoryError
 
     if baseline == "last-green":
-        found = store.last_green(kind="check")
+        found = store.last_green(kind=kind)
         if found is None:
-            raise ConfigError(f"--baseline last-green: {store.url} has no green check run yet")
+            raise ConfigError(f"--baseline last-green: {store.url} has no green {kind} run yet")
         return found
     try:
-        return store.run(baseline)
+        found = store.run(baseline)
     except HistoryError as unknown:
-        found = store.latest(kind="check", branch=baseline)
+        found = store.latest(kind=kind, branch=baseline)
         if found is None:
             raise ConfigError(
-                f"--baseline {baseline}: neither a run id nor a branch with a check run in "
+                f"--baseline {baseline}: neither a run id nor a branch with a {kind} run in "
                 f"{store.url} ({unknown})"
             ) from None
         return found
+    if found.kind != kind:
+        raise ConfigError(
+            f"--baseline {baseline}: run {found.id[:10]} in {store.url} is a {found.kind} run; "
+            f"a {kind} run is gated on a {kind} run"
+        )
+    return found
 
 
 # ---------------------------------------------------------------- views

@@ -124,6 +124,9 @@ def fuzz(
     history: tuple[bool, str | None] = (False, None),
     config: Path | None = None,
 ) -> FuzzReport:
+    from compat.history_commands import finish, plan
+
+    planned = plan(history, None, config, kind="fuzz")  # a bad history: refused up front
     console = render_console()
     err = Console(stderr=True, highlight=False)
     err.print(
@@ -164,14 +167,11 @@ def fuzz(
                 sys.stdout.write(line + "\n")
             else:
                 console.print(escape(line), soft_wrap=True)
-    from compat.history_commands import wanted
-
-    if wanted(*history, config)[0]:
+    if planned is not None:
         from compat.history import fuzz_record, run_meta
-        from compat.history_commands import gate_and_record
 
         data = json.loads(json.dumps(report.to_data(), sort_keys=True))
-        gate_and_record(console, fuzz_record(data, run_meta()), history, None, config)
+        finish(console, planned, fuzz_record(data, run_meta()))
     return report
 
 
