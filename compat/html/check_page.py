@@ -1,8 +1,14 @@
 """The `compat check` report as a page: the overview (settings, counts, the filterable case
-table) and every case in full, worst first in the table's default order."""
+table) and every case, worst first in the table's default order.
+
+Each case's verdict, differences and errors are markup (readable with JavaScript off); its
+values side by side and conversation are data the script lays out when the case is opened,
+and its drawings (failed cases only) wait in a `<template>` until then: a large suite's
+page stays small and its overview is ready without building every case's details."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from compat.compare.model import Difference
-from compat.detail import Said
+from compat.detail import CaseDetail
 from compat.html import cases, graph, timeline, values
 from compat.html.page import render
 from compat.report import CaseReport, CheckReport
@@ -30,15 +36,39 @@ class CaseView:
     count: int
     groups: list[cases.Group]
     noise: list[Difference]
-    values: list[tuple[str, list[values.Entry]]]
+    #: What the script lays out when the case is opened (values side by side, the
+    #: conversation), as JSON safe inside a `<script type="application/json">`.
+    data: Markup
     graph: Markup | None = None
     timeline: Markup | None = None
     diverged: list[str] = field(default_factory=list)
-    transcript: tuple[Said, ...] = ()
-    transcript_engine: str = ""
     open: bool = False
+    #: Every dimension scored 1 without a difference: one line says so instead of a table
+    #: of ones (most cases of a healthy suite; a table each made a large page slow to read).
+    perfect: bool = False
     #: Trace events of each engine (shown instead of the drawings for a passed case).
     steps: tuple[int, int] | None = None
+
+
+def script_json(data: Any) -> Markup:
+    """`data` as compact JSON for a `<script type="application/json">`: every `<` written
+    `\\u003c`, so no text in it can close the element or open a comment."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return Markup(text.replace("<", "\\u003c"))
+
+
+def _said(detail: CaseDetail | None, report: CaseReport) -> dict[str, Any] | None:
+    """The conversation to show: the shadow's when it kept one, else the primary's."""
+    if detail is None:
+        return None
+    for side, name in (
+        (detail.shadow, report.shadow.engine),
+        (detail.primary, report.primary.engine),
+    ):
+        if side is not None and side.transcript:
+            said = [[m.role, m.node, m.text] for m in side.transcript]
+            return {"engine": name, "said": said}
+    return None
 
 
 def case_view(report: CaseReport, number: int, fixture: str) -> CaseView:
@@ -53,18 +83,23 @@ def case_view(report: CaseReport, number: int, fixture: str) -> CaseView:
     left = detail.primary if detail is not None else None
     right = detail.shadow if detail is not None else None
     side_by_side = [
-        ("outputs", values.table("outputs", report.primary.outputs, report.shadow.outputs, rows)),
-        ("vars", values.table("vars", report.primary.vars, report.shadow.vars, rows)),
-        (
+        ["outputs", values.entries("outputs", report.primary.outputs, report.shadow.outputs, rows)],
+        ["vars", values.entries("vars", report.primary.vars, report.shadow.vars, rows)],
+        [
             "node outputs",
-            values.table(
+            values.entries(
                 "node outputs",
                 left.node_outputs if left is not None else {},
                 right.node_outputs if right is not None else {},
                 rows,
             ),
-        ),
+        ],
     ]
+    data = {
+        "engines": [report.primary.engine, report.shadow.engine],
+        "values": side_by_side,
+        "transcript": _said(detail, report),
+    }
     view = CaseView(
         report=report,
         fixture=fixture,
@@ -76,14 +111,12 @@ def case_view(report: CaseReport, number: int, fixture: str) -> CaseView:
         count=len(rows),
         groups=cases.grouped(counted),
         noise=noise,
-        values=side_by_side,
+        data=script_json(data),
+        perfect=bool(report.dimensions)
+        and all(d.score >= 0.9995 and not d.differences for d in report.dimensions),
     )
     if detail is not None:
         view.steps = (len(left.trace) if left else 0, len(right.trace) if right else 0)
-        for side, name in ((right, report.shadow.engine), (left, report.primary.engine)):
-            if side is not None and side.transcript:
-                view.transcript, view.transcript_engine = side.transcript, name
-                break
     if detail is not None and status != "passed":
         primary, shadow = cases.node_statuses(left), cases.node_statuses(right)
         everyone = {n.id for n in detail.workflow.nodes}

@@ -5,7 +5,8 @@ nodes where the engines diverge are outlined.
 
 Hand-written SVG rather than a layout library: a workflow level is a DAG whose canonical
 order is already topological, so longest-path layering is a few lines, and the page stays
-one small file with no script needed to draw it.
+one small file and no layout runs in the browser. Strokes, opacity and type faces are in
+the page's stylesheet (`.workflow-graph` in report.css), not repeated on every shape.
 """
 
 from __future__ import annotations
@@ -142,15 +143,15 @@ def svg(
             x2, y2 = bx + b.w / 2, by
         bend = max(24.0, (x2 - x1) / 2)
         parts.append(
-            f'<path class="edge" data-handle="{escape(edge.handle)}" d="M{x1:.1f},{y1:.1f} '
-            f'C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}" '
-            f'fill="none" stroke="#777" stroke-width="1.4" marker-end="url(#arrow)"/>'
+            f'<path class="edge" data-handle="{escape(edge.handle)}" d="M{x1:.0f},{y1:.0f} '
+            f'C{x1 + bend:.0f},{y1:.0f} {x2 - bend:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
+            f'marker-end="url(#arrow)"/>'
         )
         if edge.handle != "out":
             # Near the target, where edges from one source have fanned out.
             parts.append(
-                f'<text class="handle" x="{x2 - 6:.1f}" y="{y2 - 5:.1f}" text-anchor="end" '
-                f'font-size="10" fill="#444">{escape(edge.handle)}</text>'
+                f'<text class="handle" x="{x2 - 6:.0f}" y="{y2 - 5:.0f}">'
+                f"{escape(edge.handle)}</text>"
             )
     for box, x, y in placed.values():
         if box.inner is None:
@@ -178,36 +179,35 @@ def _node(
     label = node.name or node.id
     tip = f"{node.id} ({node.type}) — {names[0]}: {left}; {names[1]}: {right}"
     head = NODE_H if not container else HEADER
-    stroke = "#d50000" if node.id in diverged else "#333"
-    weight = 3 if node.id in diverged else 1
     out = [
         f'<g class="{classes}" data-node="{escape(node.id)}" data-type="{escape(node.type)}" '
         f'data-primary="{escape(left)}" data-shadow="{escape(right)}">',
         f"<title>{escape(tip)}</title>",
     ]
+    # Strokes, opacity and type faces come from the page's stylesheet (report.css,
+    # `.workflow-graph`): written once there, not on each of hundreds of shapes.
     if container:
         out.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" rx="8" '
-            f'fill="#fafafa" stroke="{stroke}" stroke-width="{weight}" stroke-dasharray="5 3"/>'
+            f'<rect class="box" x="{x:.0f}" y="{y:.0f}" width="{box.w:.0f}" '
+            f'height="{box.h:.0f}" rx="8"/>'
         )
     half = box.w / 2
     out.append(
-        f'<rect class="half primary" x="{x:.1f}" y="{y:.1f}" width="{half:.1f}" height="{head}" '
-        f'fill="{colour(left)}" fill-opacity="0.28"/>'
-        f'<rect class="half shadow" x="{x + half:.1f}" y="{y:.1f}" width="{half:.1f}" '
-        f'height="{head}" fill="{colour(right)}" fill-opacity="0.28"/>'
-        f'<rect x="{x:.1f}" y="{y:.1f}" width="{box.w:.1f}" height="{head}" rx="4" '
-        f'fill="none" stroke="{stroke}" stroke-width="{weight}"/>'
+        f'<rect class="half" x="{x:.0f}" y="{y:.0f}" width="{half:.0f}" height="{head}" '
+        f'fill="{colour(left)}"/>'
+        f'<rect class="half" x="{x + half:.0f}" y="{y:.0f}" width="{half:.0f}" '
+        f'height="{head}" fill="{colour(right)}"/>'
+        f'<rect class="frame" x="{x:.0f}" y="{y:.0f}" width="{box.w:.0f}" height="{head}" rx="4"/>'
     )
     text = label if len(label) <= 18 else label[:17] + "…"
     out.append(
-        f'<text x="{x + box.w / 2:.1f}" y="{y + (14 if container else 17):.1f}" '
-        f'text-anchor="middle" font-size="12" fill="#111">{escape(text)}</text>'
+        f'<text x="{x + box.w / 2:.0f}" y="{y + (14 if container else 17):.0f}">'
+        f"{escape(text)}</text>"
     )
     if not container:
         out.append(
-            f'<text x="{x + box.w / 2:.1f}" y="{y + 32:.1f}" text-anchor="middle" '
-            f'font-size="9.5" fill="#555">{escape(node.type)}</text>'
+            f'<text class="type" x="{x + box.w / 2:.0f}" y="{y + 32:.0f}">'
+            f"{escape(node.type)}</text>"
         )
     out.append("</g>")
     return "".join(out)

@@ -16,6 +16,10 @@ from compat.html.graph import colour
 from engines.result import TraceEvent
 
 ROW_H, LABEL_W, WIDTH, LANE_GAP, AXIS_H = 18, 150, 720, 14, 22
+#: Rows drawn at most: a loop of hundreds of iterations has a row per iteration of each body
+#: node, which no one reads as a drawing (and which made a failed case's timeline ~200 KB).
+#: Rows with a differing step come first, then the earliest; the rest are counted.
+MAX_ROWS = 40
 
 END_KINDS = {"completed": "completed", "failed": "failed", "deduplicated": "completed"}
 
@@ -32,6 +36,26 @@ def _rows(*traces: Sequence[TraceEvent]) -> list[str]:
 def _row(event: TraceEvent) -> str:
     where = "".join(f"[{c}={i}]" for c, i in event.path)
     return f"{event.node}{where}"
+
+
+def chosen(
+    rows: list[str], traces: Sequence[Sequence[TraceEvent]], differing: set[str], first: str | None
+) -> list[str]:
+    """At most MAX_ROWS of `rows`, in their order: the first divergence's, those with a
+    differing step, then the earliest."""
+    if len(rows) <= MAX_ROWS:
+        return rows
+    wanted = dict.fromkeys([first] if first else [])
+    for trace in traces:
+        for event in trace:
+            if step_key(event) in differing:
+                wanted.setdefault(_row(event), None)
+    keep = set(list(wanted)[:MAX_ROWS])
+    for row in rows:
+        if len(keep) >= MAX_ROWS:
+            break
+        keep.add(row)
+    return [row for row in rows if row in keep]
 
 
 def svg(
@@ -57,7 +81,19 @@ def svg(
         def at(event: TraceEvent, position: int) -> float:
             return LABEL_W + position / count * (WIDTH - LABEL_W - 10)
 
-    lane_h = len(rows) * ROW_H + 8
+    # The first differing step: earliest on the axis over both lanes (the primary's first
+    # when they tie), marked once.
+    firsts = [
+        (at(event, i), lane, event)
+        for lane, trace in enumerate((left, right))
+        for i, event in enumerate(trace)
+        if step_key(event) in differing
+    ]
+    first = min(firsts, key=lambda f: (f[0], f[1])) if firsts else None
+    every = len(rows)
+    rows = chosen(rows, (left, right), differing, _row(first[2]) if first else None)
+    left_out = every - len(rows)
+    lane_h = len(rows) * ROW_H + 8 + (14 if left_out else 0)
     height = AXIS_H + 2 * lane_h + LANE_GAP + 30
     axis = "clock seconds" if clocked else "event order (no clock time passed)"
     parts = [
@@ -68,21 +104,12 @@ def svg(
         + (f" — 0 to {span:g}" if clocked else "")
         + "</text>",
     ]
-    # The first differing step: earliest on the axis over both lanes (the primary's first
-    # when they tie), marked once.
-    firsts = [
-        (at(event, i), lane, event)
-        for lane, trace in enumerate((left, right))
-        for i, event in enumerate(trace)
-        if step_key(event) in differing
-    ]
-    first = min(firsts, key=lambda f: (f[0], f[1])) if firsts else None
     top = AXIS_H
     for lane, (engine, name, trace) in enumerate(
         (("primary", names[0], left), ("shadow", names[1], right))
     ):
         mark = first[2] if first is not None and first[1] == lane else None
-        parts.append(_lane(engine, name, trace, rows, top, at, mark))
+        parts.append(_lane(engine, name, trace, rows, top, at, mark, left_out))
         top += lane_h + LANE_GAP + 14
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -96,6 +123,7 @@ def _lane(
     top: float,
     at: Callable[[TraceEvent, int], float],
     mark: TraceEvent | None,
+    left_out: int = 0,
 ) -> str:
     index = {row: i for i, row in enumerate(rows)}
     out = [
@@ -103,18 +131,27 @@ def _lane(
         f'<text x="4" y="{top + 8}" font-size="11" font-weight="bold">{escape(name)}</text>',
     ]
     top += 14
+    labels = []
     for row, i in index.items():
         y = top + i * ROW_H
-        fill = "#f5f5f5" if i % 2 else "#ffffff"
+        if i % 2:  # every other row shaded; the page's background is the rest
+            out.append(f'<rect x="0" y="{y}" width="{WIDTH}" height="{ROW_H}" fill="#f5f5f5"/>')
+        labels.append(
+            f'<text x="4" y="{y + 13}">{escape(row if len(row) <= 24 else row[:23] + "…")}</text>'
+        )
+    out.append(f'<g class="rows" font-size="10" fill="#333">{"".join(labels)}</g>')
+    if left_out:
         out.append(
-            f'<rect x="0" y="{y}" width="{WIDTH}" height="{ROW_H}" fill="{fill}"/>'
-            f'<text x="4" y="{y + 13}" font-size="10" fill="#333">'
-            f"{escape(row if len(row) <= 24 else row[:23] + '…')}</text>"
+            f'<text class="left-out" x="4" y="{top + len(rows) * ROW_H + 11}" font-size="10" '
+            f'fill="#666">{left_out} more rows (node executions) not drawn: the differences '
+            "table and the JSON report have them</text>"
         )
     open_at: dict[tuple[str, int], tuple[float, TraceEvent]] = {}
     retried: dict[str, float] = {}
     for position, event in enumerate(trace):
         row = _row(event)
+        if row not in index:  # one of the rows left out
+            continue
         y = top + index[row] * ROW_H
         x = at(event, position)
         kind = str(event.kind)

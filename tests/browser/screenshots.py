@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 link.click()
                 WebDriverWait(driver, WAIT).until(lambda d: details.get_property("open"))
+                # its values, conversation and drawings are laid out once it is open
+                WebDriverWait(driver, WAIT).until(
+                    lambda d: details.get_dom_attribute("data-rendered") == "true"
+                )
                 # Tall enough for the whole case, so the element's screenshot is not cut.
                 height = int(details.rect["height"]) + 200
                 driver.set_window_size(WINDOW[0], max(WINDOW[1], min(height, TALLEST)))

@@ -14,6 +14,9 @@ and `th[data-sort]`; hidden rows carry `hidden`; per case a `details.case#case-N
 `section.differences` (`table.diff-table`, `tr.diff`), `section.noise`, `section.values`
 (`.differs`), `svg.workflow-graph` (`g.node`, `.diverged`), `svg.timeline`
 (`g.lane[data-engine]`, `.first-divergence`), `section.transcript`, `section.errors`.
+Values side by side, the conversation and the drawings are laid out by the page's script
+when a case is first opened (from its `script.case-data` JSON block and its
+`template.deferred` elements), after which the `details` carries `data-rendered="true"`.
 """
 
 from __future__ import annotations
@@ -81,8 +84,17 @@ for (const el of document.querySelectorAll('*')) {
 }
 for (const el of document.querySelectorAll('img[src="x"], svg[onload], iframe, object, embed'))
     found.push(el.outerHTML.slice(0, 200));
-for (const el of document.querySelectorAll('script'))
+for (const el of document.querySelectorAll('script')) {
+    // JSON data blocks hold the fixture's text as data: never run, and never closed early
+    if (el.type === 'application/json') {
+        if (el.closest('details.case') === null) found.push('a data block outside a case');
+        try { JSON.parse(el.textContent); } catch (e) { found.push('a data block cut short'); }
+        continue;
+    }
     if (/__xss|alert\\(/.test(el.textContent)) found.push(el.outerHTML.slice(0, 200));
+}
+if (document.querySelectorAll('script:not([type])').length !== 1)
+    found.push('scripts that run: ' + document.querySelectorAll('script:not([type])').length);
 return found;
 """
 
@@ -466,6 +478,15 @@ SECTIONS = (
 #: Drawn for the cases that did not pass (a passed case's two runs are alike: the page
 #: says so instead, which keeps a large suite's page small).
 DRAWINGS = ("svg.workflow-graph", "svg.timeline")
+#: What the script lays out when a case is opened (and never before).
+LAID_OUT = ("section.values h4", "section.transcript :is(.conversation, p)")
+
+SECTIONS_JS = """return [...document.querySelectorAll('details.case')].map(d => [
+    d.getAttribute('data-case'),
+    d.getAttribute('data-status'),
+    arguments[0].filter(s => d.querySelector(s) === null),
+    arguments[1].filter(s => d.querySelector(s) !== null),
+    arguments[2].filter(s => d.querySelector(s) !== null)]);"""
 
 
 @pytest.mark.parametrize("name", REPORTS)
@@ -474,21 +495,28 @@ def test_every_case_has_its_sections(
 ) -> None:
     page = report(request, name)
     load(driver, page.url)
-    found = driver.execute_script(
-        """return [...document.querySelectorAll('details.case')].map(d => [
-            d.getAttribute('data-case'),
-            d.getAttribute('data-status'),
-            arguments[0].filter(s => d.querySelector(s) === null),
-            arguments[1].filter(s => d.querySelector(s) !== null)]);""",
-        list(SECTIONS),
-        list(DRAWINGS),
-    )
-    assert sorted(case for case, *_ in found) == sorted(c["case"] for c in page.cases)
-    lacking = {case: missing for case, _, missing, _ in found if missing}
+    before = driver.execute_script(SECTIONS_JS, list(SECTIONS), list(DRAWINGS), list(LAID_OUT))
+    assert sorted(case for case, *_ in before) == sorted(c["case"] for c in page.cases)
+    lacking = {case: missing for case, _, missing, _, _ in before if missing}
     assert lacking == {}, "cases lacking sections of the contract"
-    drawn = {case: status for case, status, _, drawings in found if len(drawings) == 2}
+    early = {case: found for case, _, _, drawn, laid in before if (found := drawn + laid)}
+    assert early == {}, "details laid out before their case was opened"
+    driver.find_element(By.ID, "expand-all").click()
+    wait_for(
+        driver,
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('details.case')]"
+            ".every(e => e.open && e.dataset.rendered === 'true')"
+        ),
+        "every case open and laid out after Expand all",
+    )
+    found = driver.execute_script(SECTIONS_JS, list(SECTIONS), list(DRAWINGS), list(LAID_OUT))
+    drawn = {case: status for case, status, _, drawings, _ in found if len(drawings) == 2}
     assert drawn == {case: status for case, status, *_ in found if status != "passed"}
-    assert all(not drawings for _, status, _, drawings in found if status == "passed")
+    assert all(not drawings for _, status, _, drawings, _ in found if status == "passed")
+    unlaid = {case: laid for case, _, _, _, laid in found if len(laid) != len(LAID_OUT)}
+    assert unlaid == {}, "opened cases whose values or conversation were not laid out"
+    assert severe(driver) == []
 
 
 def test_loading_a_case_address_opens_it(driver: WebDriver, router_report: Report) -> None:
@@ -512,6 +540,8 @@ def test_readable_without_javascript(driver_nojs: WebDriver, router_report: Repo
         row["case"] for row in found
     ], "rows hidden without JavaScript"
     assert sorted(row["case"] for row in found) == sorted(c["case"] for c in router_report.cases)
+    notes = driver_nojs.find_elements(By.CSS_SELECTOR, "p.nojs")
+    assert notes and all(note.is_displayed() for note in notes), "no word on what needs JS"
     by_case = {row["case"]: row for row in found}
     for case in router_report.cases:
         details = case_element(driver_nojs, by_case[case["case"]]["link"])

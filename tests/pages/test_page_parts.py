@@ -26,22 +26,24 @@ BUGGY = "tests.mutants.router_last:engine"
 
 
 class Page(HTMLParser):
-    """Every tag with its attributes, and the text of each <script> and <style>."""
+    """Every tag with its attributes, and the text of each <script> and <style>; the JSON
+    data blocks (`<script type="application/json">`, never run) apart, as `data`."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.inline: dict[str, list[str]] = {"script": [], "style": []}
+        self.inline: dict[str, list[str]] = {"script": [], "style": [], "data": []}
         self._in: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, dict(attrs)))
-        if tag in self.inline:
-            self._in = tag
-            self.inline[tag].append("")
+        if tag in ("script", "style"):
+            data = tag == "script" and dict(attrs).get("type") == "application/json"
+            self._in = "data" if data else tag
+            self.inline[self._in].append("")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == self._in:
+        if self._in is not None and tag == ("script" if self._in == "data" else self._in):
             self._in = None
 
     def handle_data(self, data: str) -> None:
@@ -257,3 +259,112 @@ def test_a_measured_case_shows_its_ratios_distributions_and_clock_time_as_markup
     assert measured and classes.count("ratio-chart") >= measured
     assert classes.count("box-plot") >= measured
     assert "Clock seconds per node" in text
+
+
+# ---------------------------------------------------------------- laid out when opened
+
+
+def _data(text: str) -> list[dict[str, Any]]:
+    """Each case's JSON data block, in page order."""
+    import json
+
+    return [json.loads(block) for block in parse(text).inline["data"]]
+
+
+def test_each_case_carries_its_values_as_data_and_agreed_values_once(
+    diverging: CheckReport, html: str
+) -> None:
+    blocks = _data(html)
+    assert len(blocks) == len(diverging.cases)
+    for block in blocks:
+        assert [name for name, _ in block["values"]] == ["outputs", "vars", "node outputs"]
+        for _, entries in block["values"]:
+            for key, differs, how, *kept in entries:
+                # a value both engines agree on is kept once, and not marked
+                assert len(kept) == (2 if how == "2" else 1), (key, how, kept)
+                if how in ("p", "s"):
+                    assert differs == 1, key
+    how = {e[2] for b in blocks for _, entries in b["values"] for e in entries}
+    assert "=" in how and how - {"="}, how  # agreements kept once; differences both sides
+
+
+def test_drawings_wait_in_a_template_for_the_cases_that_did_not_pass(
+    diverging: CheckReport, html: str
+) -> None:
+    sections = html.split('<details class="case"')[1:]
+    assert len(sections) == len(diverging.cases)
+    for section in sections:
+        status = re.search(r'data-status="([\w-]+)"', section)
+        assert status
+        drawn = re.findall(
+            r'<template class="deferred">\s*(?:<p|<div class="figure"><svg)', section
+        )
+        graphs = section.count('<svg class="workflow-graph"')
+        timelines = section.count('<svg class="timeline"')
+        if status.group(1) == "passed":
+            assert (len(drawn), graphs, timelines) == (0, 0, 0)
+        else:
+            assert (len(drawn), graphs, timelines) == (2, 1, 1)
+            # only inside the templates: nothing drawn until the case is opened
+            outside = re.sub(r"<template.*?</template>", "", section, flags=re.S)
+            assert "<svg class=" not in outside
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["</script><script>alert(1)</script>", "<!--<script>", "\u2028</SCRIPT >", "a\\</script>"],
+)
+def test_a_data_block_cannot_be_closed_from_inside(payload: str, diverging: CheckReport) -> None:
+    text = check_page(_report_with(payload, diverging))
+    page = parse(text)
+    assert len(page.inline["script"]) == 1 and len(page.inline["data"]) == 1
+    raw = page.inline["data"][0]
+    assert "<" not in raw  # every `<` written \u003c: nothing in it can end the element
+    (block,) = _data(text)
+    outputs = dict((e[0], e[3]) for e in block["values"][0][1])
+    assert outputs[payload] == payload  # and the value reads back exactly
+
+
+def test_a_case_perfect_in_every_dimension_says_so_in_one_line(
+    diverging: CheckReport, html: str
+) -> None:
+    sections = html.split('<details class="case"')[1:]
+    perfect = {
+        c.case
+        for c in diverging.cases
+        if all(d.score >= 0.9995 and not d.differences for d in c.dimensions)
+    }
+    assert perfect and perfect != {c.case for c in diverging.cases}
+    for section in sections:
+        name = re.search(r'data-case="([^"]*)"', section)
+        assert name
+        line, table = 'class="dims-perfect"' in section, '<table class="dims">' in section
+        assert (line, table) == ((True, False) if name.group(1) in perfect else (False, True))
+
+
+def test_a_long_trace_draws_at_most_max_rows_keeping_the_differing_ones() -> None:
+    def run(failing: int, nodes: int = 100) -> RunDetail:
+        events = []
+        for i in range(nodes):
+            kind = "failed" if i == failing else "completed"
+            events += [_event(2 * i, "started", f"n{i}"), _event(2 * i + 1, kind, f"n{i}")]
+        return RunDetail(trace=tuple(events))
+
+    drawn = str(timeline.svg(run(-1), run(80), {"trace.n80.completed#1", "trace.n80.failed#1"}))
+    labels = re.findall(r'<g class="rows"[^>]*>(.*?)</g>', drawn)
+    assert len(labels) == 2  # one per lane
+    rows = re.findall(r">(n\d+)</text>", labels[0])
+    assert len(rows) == timeline.MAX_ROWS and "n80" in rows and rows[0] == "n0"
+    assert f"{100 - timeline.MAX_ROWS} more rows" in drawn
+    assert drawn.count('class="first-divergence"') == 1
+    short = str(timeline.svg(run(-1, 10), run(3, 10), {"trace.n3.failed#1"}))
+    assert "more rows" not in short
+
+
+def test_the_legend_shows_the_graphs_colours() -> None:
+    css = (ROOT / "compat" / "html" / "assets" / "report.css").read_text(encoding="utf-8")
+    legend = dict(re.findall(r"\.legend \.([\w-]+) \{ background: (#[0-9a-f]{6}); \}", css))
+    assert legend == {
+        **{name.replace(" ", "-"): colour for name, colour in graph.COLOURS.items()},
+        "mixed": graph.MIXED,
+    }

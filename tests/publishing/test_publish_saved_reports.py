@@ -113,7 +113,13 @@ def test_the_page_from_a_saved_report_has_the_rows_check_wrote(
     ]
     graphs = [len(list(d.iter("svg"))) for d in later.iter("details", "case")]
     assert graphs == [len(list(d.iter("svg"))) for d in direct.iter("details", "case")]
-    assert all(graphs), "every case draws its workflow"
+    # A case that did not pass draws its workflow and timelines (a passed one says its two
+    # runs were alike); every case keeps its values and conversation as a data block.
+    statuses = [status for _, status in sections]
+    assert all(n >= 2 for n, s in zip(graphs, statuses, strict=True) if s != "passed")
+    data = [b.all_text() for b in later.iter("script", "case-data")]
+    assert data == [b.all_text() for b in direct.iter("script", "case-data")]
+    assert len(data) == len(sections) and all('"values"' in block for block in data)
 
 
 def test_junit_from_a_saved_report_equals_the_one_check_wrote(
