@@ -33,7 +33,7 @@ example: $(STAMP)
 
 ## The test suite (what CI runs).
 test: $(STAMP) $(PARLANT_STAMP) browser postgres
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 ## Headless Chromium and its driver for the browser tests (tests/browser), from Debian: installed
 ## when missing and make runs as root; otherwise this says what to install, and those tests

@@ -62,13 +62,17 @@ def paused_workflow(n: int = 100) -> ValidatedWorkflow:
     return validate_workflow({"id": f"paused{n}", "nodes": nodes, "edges": edges})
 
 
-def our_runner(workflow: ValidatedWorkflow) -> Callable[[], int]:
+def our_runner(workflow: ValidatedWorkflow, *, read_trace: bool = False) -> Callable[[], int]:
+    """A run of `workflow`; with `read_trace`, each result's trace is read as well (in the
+    lean form the harness compares)."""
     engine = GraphEngine(clock=VirtualClock())
     engine.plan(workflow)  # compile once, as in production
 
     def run() -> int:
         result = engine.run(workflow, {"x": 1})
         assert result.status == "completed", result.errors
+        if read_trace:
+            result.lean_trace()
         return result.metrics.node_executions
 
     return run

@@ -27,13 +27,18 @@ from engines.journey.blueprint import Blueprint
 from engines.model import ValidatedWorkflow, WorkflowRegistry
 
 
-def journey_runner(workflow: ValidatedWorkflow) -> Callable[[], tuple[int, int]]:
+def journey_runner(
+    workflow: ValidatedWorkflow, *, read_trace: bool = False
+) -> Callable[[], tuple[int, int]]:
+    """A run of `workflow`; with `read_trace`, each result's trace is read as well."""
     engine = JourneyEngine(clock=VirtualClock())
     engine.blueprint(workflow)  # compile once, as in production
 
     def run() -> tuple[int, int]:
         result = engine.run(workflow, {"x": 1})
         assert result.status == "completed", result.errors
+        if read_trace:
+            result.lean_trace()
         return result.metrics.node_executions, result.states_visited
 
     return run

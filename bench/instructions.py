@@ -33,8 +33,10 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 def child(engine: str, shape: str, runs: int) -> None:
     """Run `shape` on `engine` `runs` times after two warm-up runs (under valgrind).
 
-    `graph-no-events` is the graph engine with its two per-node events not built (the
+    `graph-no-events` is the graph engine with its two per-node events not recorded (the
     methods that build them return at once): the difference is what the events cost.
+    `graph-read` and `journey-read` also read each result's trace (`lean_trace()`, the
+    form the harness compares), so the events recorded compactly are built too.
     `floor` is the minimal loop (`floor_runner`), on the chain only."""
     sys.path.insert(0, str(HERE))
     import bench_graph
@@ -46,21 +48,18 @@ def child(engine: str, shape: str, runs: int) -> None:
         if engine == "graph-no-events":
             _drop_node_events()
         workflow = getattr(bench_graph, shape)()
-        runner = bench_journey.journey_runner if engine == "journey" else bench_graph.our_runner
-        run = runner(workflow)
+        journey = engine.startswith("journey")
+        runner = bench_journey.journey_runner if journey else bench_graph.our_runner
+        run = runner(workflow, read_trace=engine.endswith("-read"))
     run()
     run()
     for _ in range(runs):
         run()
 
 
-#: The statements of the graph engine's hot loop that build and deliver a node event.
-_EVENT_LINES = (
-    "event = _new(NodeEvent,",
-    "events.append(event)",
-    "if stream._callbacks or stream._queues:",
-    "stream._deliver(event)",
-)
+#: The statements of the graph engine's hot loop that record a node's two events (a
+#: compact pair, engines.trace).
+_EVENT_LINES = ("events.append((node_id, path, now))", "events.append(None)")
 
 
 def _drop_node_events() -> None:
@@ -81,12 +80,14 @@ def _drop_node_events() -> None:
         text = line.strip()
         if text.startswith(_EVENT_LINES):
             indent = line[: len(line) - len(line.lstrip())]
-            lines.append(indent + ("if False:" if text.startswith("if ") else "pass"))
+            lines.append(indent + "pass")
             dropped += 1
         else:
             lines.append(line)
-    if dropped != 8:
-        raise RuntimeError(f"expected 8 event statements in _run_ready, found {dropped}")
+    if dropped != len(_EVENT_LINES):
+        raise RuntimeError(
+            f"expected {len(_EVENT_LINES)} event statements in _run_ready, found {dropped}"
+        )
     namespace = dict(vars(execution))
     exec(compile("\n".join(lines), execution.__file__, "exec"), namespace)
     execution.Execution._run_ready = namespace["_run_ready"]  # type: ignore[method-assign]
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(shapes) - set(SHAPES))
     if unknown:
         parser.error(f"--shapes: unknown {', '.join(unknown)} (known: {', '.join(SHAPES)})")
-    jobs = [(e, s, k) for s in shapes for e in ENGINES for k in (0, args.runs)]
+    engines = (*ENGINES, "graph-read", "journey-read")
+    jobs = [(e, s, k) for s in shapes for e in engines for k in (0, args.runs)]
     if "chain" in shapes:
         jobs += [(e, "chain", k) for e in ("graph-no-events", "floor") for k in (0, args.runs)]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -184,6 +186,11 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{shape:<10} graph {graph:>9,.0f}   journey {journey:>9,.0f}   "
             f"journey/graph {journey / graph:.2f}"
+        )
+        graph, journey = per_node("graph-read", shape), per_node("journey-read", shape)
+        print(
+            f"{'  + trace':<10} graph {graph:>9,.0f}   journey {journey:>9,.0f}   "
+            f"journey/graph {journey / graph:.2f}   (each result's trace read too)"
         )
     if "chain" in shapes:
         graph = per_node("graph", "chain")

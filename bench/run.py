@@ -12,8 +12,10 @@ import bench_expressions
 import bench_graph
 import bench_journey
 import bench_validation
+import campaign
 import compare_equal
 import false_verdicts
+import html_report
 import instructions
 import isolation
 import loading
@@ -48,6 +50,12 @@ def main() -> None:
     shadow.main([])
     print()
     isolation.main([])
+    print()
+    campaign.main(["--fixtures"])  # the bundled suite: --workers 2 against one worker
+    print()
+    campaign.main([])  # a generated suite of 1,000 cases
+    print()
+    html_report.main([])
 
 
 if __name__ == "__main__":

@@ -204,23 +204,27 @@ class RunResult(BaseModel):
         read; the other fields are validated as usual. `trace` holds `NodeEvent`s only
         (what engines build; `engines.trace.lean` converts anything else)."""
         result = cls(**fields)
-        result.__dict__["trace"] = _trace.LeanTrace(trace)
+        kept = trace if type(trace) is _trace.Recorded else _trace.LeanTrace(trace)
+        result.__dict__["trace"] = kept
         return result
 
     def lean_trace(self) -> Sequence[Any]:
         """The trace without building `TraceEvent`s: `NodeEvent`s when the engine built the
         result, else the `TraceEvent`s themselves (both have the same attributes)."""
-        return self.__dict__["trace"]  # type: ignore[no-any-return]
+        trace = self.__dict__["trace"]
+        if type(trace) is _trace.Recorded:
+            trace = self.__dict__["trace"] = trace.lean()
+        return trace  # type: ignore[no-any-return]
 
     def _materialise(self) -> None:
         trace = self.__dict__.get("trace")
-        if type(trace) is _trace.LeanTrace:
-            self.__dict__["trace"] = trace.models()
+        if _lean(trace):
+            self.__dict__["trace"] = _models(trace)
 
     @field_serializer("trace", mode="wrap")
     def _serialise_trace(self, value: Any, handler: SerializerFunctionWrapHandler) -> Any:
-        if type(value) is _trace.LeanTrace:
-            value = value.models()
+        if _lean(value):
+            value = _models(value)
         return handler(value)
 
     def __eq__(self, other: object) -> bool:
@@ -261,8 +265,8 @@ class _LazyTrace:
         if obj is None:
             raise AttributeError("trace")
         trace = obj.__dict__["trace"]
-        if type(trace) is _trace.LeanTrace:
-            trace = obj.__dict__["trace"] = trace.models()
+        if _lean(trace):
+            trace = obj.__dict__["trace"] = _models(trace)
         return trace
 
     def __set__(self, obj: RunResult, value: Any) -> None:
@@ -270,5 +274,18 @@ class _LazyTrace:
 
 
 RunResult.trace = _LazyTrace()  # type: ignore[assignment,misc]
+
+
+def _lean(trace: Any) -> bool:
+    """Whether a result keeps `trace` in a form read as `TraceEvent`s only on demand."""
+    kind = type(trace)
+    return kind is _trace.LeanTrace or kind is _trace.Recorded
+
+
+def _models(trace: Any) -> tuple[TraceEvent, ...]:
+    if type(trace) is _trace.Recorded:
+        trace = trace.lean()
+    return trace.models()  # type: ignore[no-any-return]
+
 
 import engines.trace as _trace  # noqa: E402  (it imports TraceKind from here)

@@ -7,6 +7,14 @@ shared empty `detail` — and a `RunResult` holds them as a `LeanTrace`, turned 
 `TraceEvent`s only when someone reads `result.trace`, serialises the result or compares it
 with `==` (`engines.result`). The harness reads the lean form directly (`trace_of`).
 
+Most node executions start and complete in one instant, at attempt 1, with no detail (a
+quick node run inline). An engine records such a pair in its stream without building
+either event: the plain tuple `(node, path, time)` in the `started` event's slot and
+`None` in the `completed` one's (`PAIR_END`), so a slot is still a sequence number. A
+result keeps the recorded stream (`Recorded`) and the events are built the first time its
+trace is read (`expand`), a tuple and an append per node on the hot path instead of two
+events.
+
 `tests/engine/test_lean_trace.py` checks, for every fixture case on both engines, that the
 two forms carry the same data.
 """
@@ -14,6 +22,7 @@ two forms carry the same data.
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engines.result import TraceKind
@@ -111,6 +120,64 @@ class LeanTrace(tuple):  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
         return f"LeanTrace({len(self)} events)"
+
+
+#: What a recorded stream holds in a pair's `completed` slot (its `started` slot holds the
+#: plain tuple `(node, path, time)`).
+PAIR_END = None
+
+_STARTED, _COMPLETED = TraceKind.STARTED, TraceKind.COMPLETED
+
+
+def expand(entries: Iterable[Any]) -> LeanTrace:
+    """The node events of a recorded stream, in order: `NodeEvent`s as they are, each
+    compact pair made into its `started` and `completed` events, anything else (an
+    engine's execution events) left out. A slot's position is its event's `seq`."""
+    out: list[NodeEvent] = []
+    append = out.append
+    record: tuple[Any, ...] = ()
+    for seq, entry in enumerate(entries):
+        if type(entry) is NodeEvent:
+            append(entry)
+        elif type(entry) is tuple:
+            record = entry
+            node, path, time = entry
+            append(_tuple_new(NodeEvent, (seq, _STARTED, node, 1, path, time, EMPTY_DETAIL)))
+        elif entry is PAIR_END:
+            node, path, time = record
+            append(_tuple_new(NodeEvent, (seq, _COMPLETED, node, 1, path, time, EMPTY_DETAIL)))
+    return LeanTrace(out)
+
+
+class Recorded:
+    """A result's trace as its engine recorded it (the stream's slots, from `seq` 0,
+    compact pairs included), turned into a `LeanTrace` by `RunResult.lean_trace()` the
+    first time it is read."""
+
+    __slots__ = ("entries", "framing")
+
+    def __init__(self, entries: Sequence[Any], framing: int = 0) -> None:
+        self.entries = tuple(entries)
+        #: How many of the slots are neither node events nor pairs (execution events).
+        self.framing = framing
+
+    def lean(self) -> LeanTrace:
+        return expand(self.entries)
+
+    def started(self) -> int:
+        """How many `started` events the trace holds, without building it: one per pair,
+        and the `NodeEvent`s are looked at only if there are any."""
+        entries = self.entries
+        pairs = entries.count(PAIR_END)
+        if len(entries) == 2 * pairs + self.framing:
+            return pairs
+        return pairs + sum(1 for e in entries if type(e) is NodeEvent and e[1] is _STARTED)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Recorded, (self.entries, self.framing))
+
+    def __repr__(self) -> str:
+        return f"Recorded({len(self.entries)} slots)"
 
 
 def lean(events: Any) -> LeanTrace:

@@ -16,7 +16,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,27 @@ def pytest_configure(config: pytest.Config) -> None:
         f"needs_shared: reads {REAL_FLOWS}; skipped when it is absent, a failure when "
         "COMPAT_REQUIRE_SHARED=1 (as .ci/run sets it)",
     )
+
+
+#: The terminal every test sees, whatever pytest runs in: 120 columns, the width `compat` uses
+#: off a terminal (CI logs, pipes), and no variable that makes rich treat a pipe as a terminal.
+#: Without it, output depends on where pytest runs: GNU readline (imported while pytest starts)
+#: puts COLUMNS=80 and LINES=24 into the process's C environment, not into os.environ, and
+#: pytest-xdist's workers inherit them there, so under `-n 2` rich wrapped at 80 columns.
+TERMINAL_COLUMNS = "120"
+_TERMINAL_VARIABLES_UNSET = ("LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pinned_terminal() -> Iterator[None]:
+    """Pin the terminal for the whole session: in-process runs (typer's CliRunner, rich) read
+    os.environ, and setting it also sets the C environment that subprocesses inherit, so the
+    `compat` console script, servers and workers started by tests see the same."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", TERMINAL_COLUMNS)
+        for variable in _TERMINAL_VARIABLES_UNSET:
+            patch.delenv(variable, raising=False)
+        yield
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

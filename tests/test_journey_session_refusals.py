@@ -20,6 +20,7 @@ from engines.journey import JourneyEngine, JourneyResult, Session
 from engines.model import WorkflowRegistry, validate_workflow
 from engines.result import RunStatus
 from engines.tools import ToolContext, builtin_registry
+from engines.trace import expand
 
 SEQUENCE = "conversation_sequence.yaml"
 LOOP = "conversation_input_in_loop.yaml"
@@ -36,7 +37,7 @@ def _mark(session: Session) -> str:
     return json.dumps(
         [
             session.status,
-            [e.model_dump(mode="json") for e in session.events],
+            [e.model_dump(mode="json") for e in expand(session.events)],
             [repr(m) for m in session.transcript],
             [repr(p) for p in session.path],
             session.vars,

@@ -1,8 +1,9 @@
 """The execution's event stream: one ordered sequence per execution, numbered from 0.
 
 Node events (`started`, `completed`, `failed`, `retrying`, `skipped`, `compensated`,
-`deduplicated`) are the lean `NodeEvent`s of `engines.trace` — the result's trace is the
-stream's node events, the same objects, not copies. Execution events
+`deduplicated`) are the lean `NodeEvent`s of `engines.trace`, or, for a node run inline
+with nobody subscribed, the compact pair of slots that stands for its two events — the
+result's trace is the stream's node events, built when it is read. Execution events
 (`execution.started`, `.paused`, `.resumed`, `.completed`, `.failed`, `.cancelled`) frame
 them, so a trace's `seq` numbers skip the positions those take. Subscribers get every event
 as it happens, through a callback or an async iterator — as the contract's `TraceEvent`s
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engines.result import IterationPath, TraceEvent
-from engines.trace import EMPTY_DETAIL, KINDS, NodeEvent, new_event
+from engines.trace import EMPTY_DETAIL, KINDS, NodeEvent, Recorded, expand, new_event
 
 EXECUTION_KINDS = (
     "execution.started",
@@ -134,7 +135,7 @@ class EventStream:
         self.subscriber_errors: list[BaseException] = []
         #: Positions of the execution events (the trace is everything else), kept as events
         #: come so that the trace is a few slices.
-        self._marks = [i for i, e in enumerate(self.events) if e.node is None]
+        self._marks = [i for i, e in enumerate(self.events) if type(e) is ExecutionEvent]
 
     def emit(
         self,
@@ -217,13 +218,12 @@ class EventStream:
         for queue in self._queues:
             queue.put_nowait(_END)
 
-    def trace(self) -> tuple[NodeEvent, ...]:
-        """The node events, in stream order: the runs between execution events."""
+    def trace(self) -> Recorded:
+        """The node events as recorded (`engines.trace.Recorded`: built when read)."""
+        return Recorded(self.events, framing=len(self._marks))
+
+    def expanded(self) -> list[Event]:
+        """Every event, compact pairs (`engines.trace`) made into their two node events."""
         events = self.events
-        trace: list[Any] = []
-        start = 0
-        for mark in self._marks:
-            trace += events[start:mark]
-            start = mark + 1
-        trace += events[start:]
-        return tuple(trace)
+        nodes = iter(expand(events))
+        return [event if type(event) is ExecutionEvent else next(nodes) for event in events]

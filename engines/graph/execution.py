@@ -20,8 +20,7 @@ from engines import failures
 from engines.errors import EngineStateError, ExpressionError, InputInvalid, NodeFailure
 from engines.expressions import as_json
 from engines.graph import containers, finish, packing
-from engines.graph.events import COMPLETED as DONE
-from engines.graph.events import STARTED, Event, EventStream
+from engines.graph.events import Event, EventStream
 from engines.graph.handlers import ERROR, Effect, Outcome
 from engines.graph.plan import ExecutionPlan, NodePlan
 from engines.graph.state import (
@@ -45,13 +44,11 @@ from engines.graph.tasks import (
 from engines.model.nodes import ToolNode
 from engines.result import VARIABLES_NODE, IterationPath, NodeError, RunResult
 from engines.result import RunStatus as Status
-from engines.trace import EMPTY_DETAIL, NodeEvent
 
 if TYPE_CHECKING:
     from engines.graph.engine import GraphEngine
 
 NEW, RUNNING = "new", "running"
-_new = tuple.__new__
 
 
 class Execution:
@@ -289,31 +286,28 @@ class Execution:
         each call saved is a few percent of a node's cost."""
         ready, stream = self._ready, self.stream
         events, nodes, state = stream.events, self.plan.nodes, self.state
+        callbacks, queues = stream._callbacks, stream._queues
         now, delayed = self._burst_time, self._delayed
         while ready and not self._cancel_requested:
             frame, plan = ready.popleft()
             handler = plan.handler
-            if handler is None or plan.compensates:
+            if handler is None or plan.compensates or callbacks or queues:
                 self._run_inline(frame, plan)
                 continue
             node_id, path = plan.id, frame.path
-            event = _new(NodeEvent, (len(events), STARTED, node_id, 1, path, now, EMPTY_DETAIL))
-            events.append(event)
-            if stream._callbacks or stream._queues:
-                stream._deliver(event)
             try:
                 output, handles, writes = handler(plan.node, frame.scope)
             except NodeFailure as failure:
+                stream.node_started(node_id, path, now)  # type: ignore[arg-type]
                 self._node_failed(frame, plan, failure, 1)
                 continue
             if writes:
                 state.write_vars(writes)
             frame.view[node_id] = {"output": output, "error": None, "status": COMPLETED}
             frame.open -= 1
-            event = _new(NodeEvent, (len(events), DONE, node_id, 1, path, now, EMPTY_DETAIL))
-            events.append(event)
-            if stream._callbacks or stream._queues:
-                stream._deliver(event)
+            # Its two events, recorded as a compact pair (engines.trace): built when read.
+            events.append((node_id, path, now))
+            events.append(None)
             remaining, fired = frame.remaining, frame.fired
             dead: list[str] | None = None
             for handle, target in plan.out:

@@ -4,7 +4,6 @@ and build the result (docs/semantics.md §7.8, §7.11, §7.12)."""
 from __future__ import annotations
 
 import time
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from engines import failures
@@ -18,11 +17,8 @@ from engines.result import (
     RunMetrics,
     RunResult,
     RunStatus,
-    TraceKind,
 )
 from engines.tools import ToolContext
-
-_kind_of = itemgetter(1)
 
 if TYPE_CHECKING:
     from engines.graph.execution import Execution
@@ -143,7 +139,7 @@ def build_result(execution: Execution, status: RunStatus, outputs: dict[str, Any
         node_errors = dict(top.routed)
     trace = execution.stream.trace()
     metrics = RunMetrics(
-        node_executions=list(map(_kind_of, trace)).count(TraceKind.STARTED),
+        node_executions=trace.started(),
         duration=execution._elapsed,
         wall_seconds=time.perf_counter() - execution._wall,
         subscriber_errors=len(execution.stream.subscriber_errors),

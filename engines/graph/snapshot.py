@@ -118,7 +118,7 @@ def encode(execution: Execution) -> dict[str, Any]:
         "elapsed": execution._elapsed,
         "inputs": state.inputs,
         "vars": state.vars,
-        "events": [event_to_json(event) for event in execution.stream.events],
+        "events": [event_to_json(event) for event in execution.stream.expanded()],
         "idempotency": [
             {
                 "tool": tool,

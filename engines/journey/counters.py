@@ -124,26 +124,38 @@ def _test_loop(session: Session, counter: LoopCounter, finished: int | None) -> 
 async def _advance_loop(session: Session, counter: LoopCounter, finished: int | None) -> str | None:
     test = session.journey.states[test_id(counter.node)]
     frame = counter.walk
+    # A counted loop's test needs no scope: `_test_loop`'s answer, computed here.
+    total = None
+    if counter.mode == "for":
+        total = counter.count or 0
+    elif counter.mode == "forEach":
+        total = len(counter.items or ())
+    visited, test_at = session.path, (test.id, frame.path)
+    level, incoming = session.journey.levels[counter.node], session.incoming[counter.node]
     while True:
-        try:
-            more = _test_loop(session, counter, finished)
-        except NodeFailure as failure:
-            session.visit(test, "done", frame.path)
-            return _finish(
-                session,
-                counter,
-                failure=failures.node_error(counter.node, failure, path=frame.path),
-            )
-        session.visit(test, "more" if more else "done", frame.path)
+        if total is not None:
+            more = (0 if finished is None else finished + 1) < total
+        else:
+            try:
+                more = _test_loop(session, counter, finished)
+            except NodeFailure as failure:
+                session.visit(test, "done", frame.path)
+                return _finish(
+                    session,
+                    counter,
+                    failure=failures.node_error(counter.node, failure, path=frame.path),
+                )
+        visited.append((test_at[0], "more" if more else "done", test_at[1]))  # `visit`
         if not more:
             output = {"results": counter.results, "iterations": len(counter.results)}
             return _finish(session, counter, output=output)
         index = 0 if finished is None else finished + 1
         counter.index = index
-        child = open_walk(session, counter, index)
+        # `open_walk`, with the level and its incoming counts looked up once per loop
+        child = Walk.child(level, incoming, frame, counter, index, _loop_entry(counter, index))
         counter.child = child
         await walker.walk(session, child, 0)
-        if not child.finished:
+        if child.open:  # not finished: waiting inside
             return None
         failed = _record_iteration(session, counter, child)
         if failed is not None:
@@ -152,15 +164,14 @@ async def _advance_loop(session: Session, counter: LoopCounter, finished: int | 
 
 
 def _exit_output(session: Session, child: Walk) -> Any:
-    exit_node = session.exits[child.level.container]
-    state = child.settled.get(exit_node)  # type: ignore[arg-type]
+    state = child.settled.get(session.exits[child.level.container])  # type: ignore[arg-type]
     return state["output"] if state is not None and state["status"] == DONE else None
 
 
 def _record_iteration(session: Session, counter: LoopCounter, child: Walk) -> str | None:
     """The loop's next state; returns the finish token if the iteration failed."""
     counter.child = None
-    session.visit(session.journey.states[next_id(counter.node)], None, counter.walk.path)
+    session.path.append((next_id(counter.node), None, counter.walk.path))  # `visit`, inlined
     if child.errors:
         inner = min(child.errors, key=lambda e: session.position[e.node])
         return _finish(

@@ -42,7 +42,7 @@ from engines.journey.state import (
 )
 from engines.model.problems import problems_from
 from engines.result import RunStatus
-from engines.trace import lean
+from engines.trace import expand, lean
 
 if TYPE_CHECKING:
     from engines.journey.engine import JourneyEngine
@@ -131,7 +131,7 @@ def dump(session: Session) -> dict[str, Any]:
         "journey_vars": {
             k: dict(v) if isinstance(v, dict) else v for k, v in session.journey_vars.items()
         },
-        "events": [e.model().model_dump(mode="json") for e in session.events],
+        "events": [e.model().model_dump(mode="json") for e in expand(session.events)],
         "path": [{"state": s, "token": t, "path": _steps(p)} for s, t, p in session.path],
         "transcript": [
             {"role": m.role, "text": m.text, "node": m.node} for m in session.transcript

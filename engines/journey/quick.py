@@ -24,7 +24,7 @@ from engines.model.nodes import (
     SetNode,
     TransformNode,
 )
-from engines.trace import EMPTY_DETAIL, KINDS, NodeEvent
+from engines.trace import EMPTY_DETAIL, KINDS, NodeEvent, new_event
 
 if TYPE_CHECKING:
     from engines.journey.session import Session
@@ -41,22 +41,29 @@ _new = tuple.__new__
 def run_quick(session: Session, frame: Walk, node: NodeBase, action: Action, time: float) -> str:
     """Run a quick node's state (`action`, its type's) at session time `time` and settle
     it: its two events (one instant: nothing in between waits), its output, its paths;
-    returns the outcome token."""
+    returns the outcome token. With nobody forwarding its events (a sub-journey's parent),
+    the two events are recorded as a compact pair (`engines.trace`), built when read."""
     node_id, path, events = node.id, frame.path, session.events
-    event = _new(NodeEvent, (len(events), STARTED, node_id, 1, path, time, EMPTY_DETAIL))
-    events.append(event)
-    if session._forward is not None:
-        session._forward(event)
+    forward = session._forward
+    if forward is not None:
+        event = _new(NodeEvent, (len(events), STARTED, node_id, 1, path, time, EMPTY_DETAIL))
+        events.append(event)
+        forward(event)
     try:
         output, handles, token = action(session, node, frame.scope)
     except NodeFailure as failure:
-        return fail(session, frame, node_id, failures.node_error(node_id, failure, path=path))
+        if forward is not None:
+            return fail(session, frame, node_id, failures.node_error(node_id, failure, path=path))
+        return run_quick_failed(session, frame, node_id, failure, time)
     frame.settled[node_id] = {"output": output, "error": None, "status": DONE}
     frame.open -= 1
-    event = _new(NodeEvent, (len(events), COMPLETED, node_id, 1, path, time, EMPTY_DETAIL))
-    events.append(event)
-    if session._forward is not None:
-        session._forward(event)
+    if forward is None:
+        events.append((node_id, path, time))
+        events.append(None)
+    else:
+        event = _new(NodeEvent, (len(events), COMPLETED, node_id, 1, path, time, EMPTY_DETAIL))
+        events.append(event)
+        forward(event)
     if node.compensate is not None:
         session.remember_undo(frame, node, 1)
     unarrived, arrived = frame.unarrived, frame.arrived
@@ -65,6 +72,16 @@ def run_quick(session: Session, frame: Walk, node: NodeBase, action: Action, tim
         if handle in handles:
             arrived[target] += 1
     return token
+
+
+def run_quick_failed(
+    session: Session, frame: Walk, node_id: str, failure: NodeFailure, time: float
+) -> str:
+    """A quick node's action raised: its `started` event (none was recorded before the
+    action ran), then the failure settled; returns the outcome token."""
+    events = session.events
+    events.append(new_event(len(events), STARTED, node_id, 1, frame.path, time, None))
+    return fail(session, frame, node_id, failures.node_error(node_id, failure, path=frame.path))
 
 
 def _start(session: Session, node: Any, scope: Any) -> Yield:

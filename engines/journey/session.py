@@ -14,7 +14,6 @@ import asyncio
 import json
 import time
 from contextlib import suppress
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from engines import failures
@@ -38,7 +37,7 @@ from engines.result import (
     RunStatus,
 )
 from engines.tools import ToolContext
-from engines.trace import EMPTY_DETAIL, KINDS, NodeEvent, new_event
+from engines.trace import EMPTY_DETAIL, KINDS, NodeEvent, Recorded, new_event
 
 if TYPE_CHECKING:
     from engines.journey.engine import JourneyEngine
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 NEW, RUNNING = "new", "running"
 STARTED, COMPLETED = KINDS["started"], KINDS["completed"]
 _new = tuple.__new__
-_kind_of = itemgetter(1)
 
 
 class JourneyResult(RunResult):
@@ -100,8 +98,8 @@ class Session:
         self.records: dict[tuple[str, str], list[Record]] = {}
         self.undo: list[Undo] = []
         self.extra_errors: list[NodeError] = []
-        #: Node events in the lean form (`engines.trace`).
-        self.events: list[NodeEvent] = []
+        #: Node events in the lean form, quick nodes' as compact pairs (`engines.trace`).
+        self.events: list[Any] = []
         self.path: list[tuple[str, str | None, IterationPath]] = []
         #: While paused: the bulk of the state, packed (`engines.journey.packing`).
         self.packed: packing.Packed | None = None
@@ -393,9 +391,9 @@ class Session:
                 schema=schema.as_json_schema() if schema is not None else None,
                 path=question.walk.path,
             )
-        events = self.events
+        trace = Recorded(self.events)
         return JourneyResult.with_lean_trace(
-            events,
+            trace,
             engine=self.engine.name,
             workflow_id=self.workflow.id,
             status=status,
@@ -406,7 +404,7 @@ class Session:
             errors=(*errors, *self.extra_errors),
             pause=pause,
             metrics=RunMetrics(
-                node_executions=list(map(_kind_of, events)).count(STARTED),
+                node_executions=trace.started(),
                 duration=self.elapsed,
                 wall_seconds=time.perf_counter() - self._wall,
                 states=len(self.path),

@@ -17,9 +17,9 @@ from engines.errors import NodeFailure
 from engines.journey import actions, counters
 from engines.journey.compiler import finish_id
 from engines.journey.model import END_JOURNEY, Role, State
-from engines.journey.quick import run_quick
+from engines.journey.quick import run_quick, run_quick_failed
 from engines.journey.settling import fail, skip
-from engines.journey.state import Question, Walk
+from engines.journey.state import DONE, Question, Walk
 
 if TYPE_CHECKING:
     from engines.journey.session import Session
@@ -44,6 +44,7 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
     deferred, unarrived_from, arrived = frame.deferred, frame.unarrived, frame.arrived
     direct = False  # entered by a transition that targets the node's state itself
     now = session.now()  # the clock stands still until something awaits
+    scope, events, plan_out = frame.scope, session.events, session.plan_out
     while position < end:
         if deferred:
             deferred.discard(position)
@@ -77,10 +78,27 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
         state = states[node_id]
         action = quick_nodes.get(node_id)
         if action is not None and state.role is NODE:
-            token: str | None = run_quick(session, frame, nodes[node_id], action, now)
+            node = nodes[node_id]
+            if session._forward is not None or node.compensate is not None:
+                token: str | None = run_quick(session, frame, node, action, now)
+            else:  # `run_quick`, inlined for the usual quick node (the journey's hot path)
+                try:
+                    output, handles, token = action(session, node, scope)
+                except NodeFailure as failure:
+                    token = run_quick_failed(session, frame, node_id, failure, now)
+                else:
+                    settled[node_id] = {"output": output, "error": None, "status": DONE}
+                    frame.open -= 1
+                    events.append((node_id, path, now))  # its two events: a compact pair
+                    events.append(None)
+                    for handle, target in plan_out[node_id]:
+                        unarrived_from[target] -= 1
+                        if handle in handles:
+                            arrived[target] += 1
         else:
             token, state = await run_state(session, frame, state, position)
             now = session.now()  # time may have passed while it waited
+            events = session.events
         if token is None:  # waiting for an answer, or a container waiting inside
             position, direct = position + 1, False
             continue
@@ -98,6 +116,8 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
         following = states.get(target)
         if following is not None and following.position == position + 1 and target != after:
             position += 1  # the next position: nothing passed over
+        elif target == after and position + 1 == end:
+            position = end  # out of the level from its last position: nothing passed over
         else:
             position = _pass_over(session, frame, position, target)
         direct = following is not None and following.role is NODE
