@@ -7,41 +7,22 @@ trace, seq numbers, times, paths, metrics — and equal to what the listener rec
 from __future__ import annotations
 
 import pickle
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engines.clock import VirtualClock, run_turn
-from engines.documents import Fixture, load_fixture
 from engines.graph.engine import GraphEngine
 from engines.journey.engine import JourneyEngine
 from engines.result import RunResult, TraceEvent, TraceKind
 from engines.tools import builtin_registry
 from engines.trace import PAIR_END, LeanTrace, NodeEvent, Recorded, expand, new_event
-
-REPO = Path(__file__).resolve().parents[2]
-FILES = sorted((REPO / "fixtures").glob("*.yaml")) + sorted(
-    (REPO / "fixtures" / "found").glob("*.yaml")
-)
-
-
-@cache
-def _fixture(path: Path) -> Fixture:
-    return load_fixture(path, tools=builtin_registry())
-
-
-def _cases() -> list[Any]:
-    return [
-        pytest.param(path, case.name, id=f"{path.name}::{case.name}")
-        for path in FILES
-        for case in _fixture(path).cases
-    ]
+from tests.engine.bundled_cases import REPO, bundled, cases
 
 
 def _graph_turn(path: Path, name: str, listen: bool) -> tuple[RunResult, list[Any]]:
-    fixture = _fixture(path)
+    fixture = bundled(path)
     engine = GraphEngine(tools=builtin_registry(), clock=VirtualClock())
     execution = engine.start(fixture.registry, dict(fixture.case(name).inputs))
     heard: list[Any] = []
@@ -51,7 +32,7 @@ def _graph_turn(path: Path, name: str, listen: bool) -> tuple[RunResult, list[An
 
 
 def _journey_turn(path: Path, name: str, listen: bool) -> tuple[RunResult, list[Any]]:
-    fixture = _fixture(path)
+    fixture = bundled(path)
     engine = JourneyEngine(tools=builtin_registry(), clock=VirtualClock())
     session = engine.start_session(fixture.registry, dict(fixture.case(name).inputs))
     heard: list[Any] = []
@@ -67,7 +48,7 @@ def _comparable(result: RunResult) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("engine", ["graph", "journey"])
-@pytest.mark.parametrize(("path", "name"), _cases())
+@pytest.mark.parametrize(("path", "name"), cases())
 def test_compact_pairs_give_the_events_built_one_by_one(engine: str, path: Path, name: str) -> None:
     turn = _graph_turn if engine == "graph" else _journey_turn
     compact, _ = turn(path, name, listen=False)
@@ -107,7 +88,7 @@ def test_a_pair_expands_to_its_two_events_at_its_slots() -> None:
 @pytest.mark.parametrize("engine", ["graph", "journey"])
 def test_a_result_keeps_the_recorded_form_until_read_and_pickles_it(engine: str) -> None:
     path = REPO / "fixtures" / "sequence_basics.yaml"
-    name = _fixture(path).cases[0].name
+    name = bundled(path).cases[0].name
     turn = _graph_turn if engine == "graph" else _journey_turn
     result, _ = turn(path, name, listen=False)
     assert type(result.__dict__["trace"]) is Recorded  # nothing built yet

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import pickle
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engines.clock import VirtualClock
-from engines.documents import Fixture, load_fixture
 from engines.graph.driver import run_case as run_graph
 from engines.graph.engine import GraphEngine
 from engines.journey.driver import run_case as run_journey
@@ -21,28 +19,11 @@ from engines.journey.engine import JourneyEngine
 from engines.result import RunResult, TraceEvent, TraceKind
 from engines.tools import builtin_registry
 from engines.trace import EMPTY_DETAIL, KINDS, LeanTrace, NodeEvent, lean, new_event
-
-REPO = Path(__file__).resolve().parents[2]
-FILES = sorted((REPO / "fixtures").glob("*.yaml")) + sorted(
-    (REPO / "fixtures" / "found").glob("*.yaml")
-)
-
-
-@cache
-def _fixture(path: Path) -> Fixture:
-    return load_fixture(path, tools=builtin_registry())
-
-
-def _cases() -> list[Any]:
-    return [
-        pytest.param(path, case.name, id=f"{path.name}::{case.name}")
-        for path in FILES
-        for case in _fixture(path).cases
-    ]
+from tests.engine.bundled_cases import FILES, bundled, cases
 
 
 def _run(engine: str, path: Path, name: str) -> RunResult:
-    fixture = _fixture(path)
+    fixture = bundled(path)
     case = fixture.case(name)
     if engine == "graph":
         graph = GraphEngine(tools=builtin_registry(), clock=VirtualClock())
@@ -56,7 +37,7 @@ def _fields(event: Any) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("engine", ["graph", "journey"])
-@pytest.mark.parametrize(("path", "name"), _cases())
+@pytest.mark.parametrize(("path", "name"), cases())
 def test_lean_and_pydantic_events_carry_the_same_data(engine: str, path: Path, name: str) -> None:
     result = _run(engine, path, name)
     events = result.lean_trace()
@@ -80,7 +61,7 @@ def test_lean_and_pydantic_events_carry_the_same_data(engine: str, path: Path, n
 
 @pytest.mark.parametrize("engine", ["graph", "journey"])
 def test_a_result_serialises_the_same_before_and_after_its_trace_is_read(engine: str) -> None:
-    path, name = FILES[0], _fixture(FILES[0]).cases[0].name
+    path, name = FILES[0], bundled(FILES[0]).cases[0].name
     untouched, touched = _run(engine, path, name), _run(engine, path, name)
     assert touched.trace  # materialised
     assert type(untouched.lean_trace()) is LeanTrace
