@@ -14,12 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engines.clock import VirtualClock
-from engines.graph import GraphEngine
-from engines.graph.driver import run_conversation
+from compat.engines import GraphAdapter
 from engines.model import WorkflowRegistry
 from engines.result import RunResult
-from engines.tools import ToolRegistry, builtin_registry
+from engines.tools import ToolRegistry
 
 MARKER = "COMPAT_TEST_MARKER"
 RECORD_INTO = "COMPAT_TEST_RECORD_INTO"
@@ -34,6 +32,10 @@ def _first(marker: Path) -> bool:
     except FileExistsError:
         return False
     return True
+
+
+#: The graph engine as compat drives it (one engine, a fresh virtual clock per run).
+_GRAPH = GraphAdapter()
 
 
 class Marking:
@@ -57,8 +59,7 @@ class Marking:
                 store.record(
                     RunRecord(id=MEANWHILE, kind="check", primary="x", shadow="y", ok=True)
                 )
-        engine = GraphEngine(tools=tools or builtin_registry(), clock=VirtualClock())
-        return run_conversation(engine, registry, dict(inputs), list(conversation), roundtrip=False)
+        return _GRAPH.run_case(registry, inputs, conversation, tools=tools)
 
 
 engine = Marking()

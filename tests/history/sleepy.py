@@ -13,12 +13,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engines.clock import VirtualClock
-from engines.graph import GraphEngine
-from engines.graph.driver import run_conversation
+from compat.engines import GraphAdapter
 from engines.model import WorkflowRegistry
 from engines.result import RunResult
-from engines.tools import ToolRegistry, builtin_registry
+from engines.tools import ToolRegistry
+
+#: The graph engine as compat drives it (one engine, a fresh virtual clock per run).
+_GRAPH = GraphAdapter()
 
 
 class Sleepy:
@@ -36,8 +37,7 @@ class Sleepy:
     ) -> RunResult:
         if self.seconds:
             time.sleep(self.seconds)
-        engine = GraphEngine(tools=tools or builtin_registry(), clock=VirtualClock())
-        return run_conversation(engine, registry, dict(inputs), list(conversation), roundtrip=False)
+        return _GRAPH.run_case(registry, inputs, conversation, tools=tools)
 
 
 base = Sleepy("graph_20ms", 0.02)
