@@ -9,8 +9,13 @@ first by default). Arms: `direct` (GraphAdapter.run_case, no experiment), `rate 
 experiment that never samples), `rate 0.1` and `rate 1` (default comparison, a publisher),
 and `rate 1, duty 0.25` (the worker rests so that it is busy at most a quarter of the
 time), all with the thread runner; `process rate 1`: every call shadowed by the process
-runner (`shadow_runner="process"`: the shadow and the comparison in a worker process).
-Latency is the wall time of one `run` call as its caller sees it. Two patterns:
+runner (`shadow_runner="process"`: the shadow and the comparison in a worker process);
+`direct, neighbour`: direct calls while another process runs the shadow engine on the same
+case in a loop, at the worker's priority, resumed only during this arm's blocks — what a
+CPU-bound process beside the service costs the primary on this machine (on a VM's virtual
+CPUs, cores and caches may be shared), without anything of the experiment's: the floor of
+any process runner here. Latency is the wall time of one `run` call as its caller sees it.
+Two patterns:
 
 * `paced`: after every call the backlog is drained and the process idles `--gap-ms`, in
   every arm (untimed), so no shadow runs while a primary does: what the caller's thread
@@ -23,7 +28,8 @@ Latency is the wall time of one `run` call as its caller sees it. Two patterns:
 
 Arms run in blocks of `--block` calls, in a shuffled order each round (seeded), so drift of
 the machine spreads over all arms; median and p95 per arm, and their ratio to `direct`.
-The last line sets the two runners side by side at rate 1, sustained. The load average
+The last line sets the two runners side by side at rate 1, sustained, and the process
+runner against the neighbour floor. The load average
 (before and after) says how busy the machine was.
 
 On a busy machine a call's wall time is mostly waiting for a CPU, whatever the arm. So, on
@@ -40,7 +46,9 @@ import argparse
 import os
 import platform
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -51,6 +59,7 @@ from typing import Any
 
 from compat.engines import GraphAdapter
 from compat.shadow import Experiment, ExperimentResult
+from compat.shadow.process import DEFAULT_NICE
 from engines.documents import load_fixture
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,10 +80,11 @@ def machine() -> str:
     )
 
 
-def schedstat() -> tuple[float, float] | None:
-    """Seconds this thread has run on a CPU and waited for one (Linux), or None."""
+def schedstat(thread: int | None = None) -> tuple[float, float] | None:
+    """Seconds a thread of this process (by native id; this one by default) has run on a
+    CPU and waited for one (Linux), or None."""
     try:
-        path = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+        path = f"/proc/self/task/{thread or threading.get_native_id()}/schedstat"
         run, wait, _ = Path(path).read_text().split()
     except (OSError, ValueError):
         return None
@@ -90,6 +100,39 @@ def load() -> str:
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+NEIGHBOUR = """
+import os, sys
+os.nice(int(sys.argv[3]))
+from compat.engines import JourneyAdapter
+from engines.documents import load_fixture
+fixture = load_fixture(sys.argv[1])
+case = fixture.case(sys.argv[2]) if sys.argv[2] else fixture.cases[0]
+engine = JourneyAdapter()
+while True:
+    engine.run_case(fixture.registry, dict(case.inputs), tuple(case.conversation))
+"""
+
+
+def feeder_cpu(exp: Experiment) -> float | None:
+    """Seconds the experiment's worker thread has run on a CPU (Linux), or None."""
+    for thread in threading.enumerate():
+        if thread.name == f"compat-shadow-{exp.name}" and thread.native_id is not None:
+            times = schedstat(thread.native_id)
+            return None if times is None else times[0]
+    return None
+
+
+def neighbour(fixture: str, case: str | None) -> subprocess.Popen[bytes]:
+    """A process running the shadow engine in a loop at the worker's priority, stopped
+    (SIGSTOP) until an arm resumes it."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", NEIGHBOUR, fixture, case or "", str(DEFAULT_NICE)]
+    )
+    time.sleep(1.0)  # imported and running
+    process.send_signal(signal.SIGSTOP)
+    return process
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,7 +180,29 @@ def main(argv: list[str] | None = None) -> None:
     }
     for label, exp in experiments.items():
         arms[label] = lambda exp=exp: exp.run(registry, inputs, conversation)
+    next_door = neighbour(args.fixture, args.case)
+    arms["direct, neighbour"] = arms["direct"]
+    try:
+        measure(args, f"case {case.name!r}", arms, experiments, published, next_door)
+    finally:
+        next_door.kill()
+        next_door.wait()
+    for exp in experiments.values():
+        exp.close()
+        stats = exp.stats
+        assert stats.mismatched == stats.ignored == 0, f"{exp.name}: graph and journey disagree"
+        assert stats.hook_errors == stats.publish_errors == 0, exp.errors
 
+
+def measure(
+    args: argparse.Namespace,
+    case: str,
+    arms: dict[str, Callable[[], Any]],
+    experiments: dict[str, Experiment],
+    published: dict[str, deque[ExperimentResult]],
+    next_door: subprocess.Popen[bytes],
+) -> None:
+    """Every arm, both patterns, printed."""
     for _ in range(5):  # warm up every arm (imports, compiled templates, the worker)
         for run in arms.values():
             run()
@@ -146,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print(
         f"shadow experiment, graph primary / journey shadow on "
-        f"{Path(args.fixture).name} case {case.name!r}; {machine()}; "
+        f"{Path(args.fixture).name} {case}; {machine()}; "
         f"{args.rounds} rounds x {args.block} calls per arm; "
         f"switch interval {sys.getswitchinterval() * 1e3:g} ms; load average {load()}"
     )
@@ -158,11 +223,17 @@ def main(argv: list[str] | None = None) -> None:
         latencies: dict[str, list[float]] = {label: [] for label in arms}
         overheads: dict[str, list[float]] = {label: [] for label in experiments}
         before = {label: exp.stats for label, exp in experiments.items()}
+        #: Per experiment: [samples, seconds its worker thread ran on a CPU].
+        feeder = {label: [0, 0.0] for label in experiments}
         for _ in range(args.rounds):
             order = list(arms)
             shuffle.shuffle(order)
             for label in order:
                 run, exp = arms[label], experiments.get(label)
+                if label == "direct, neighbour":
+                    next_door.send_signal(signal.SIGCONT)
+                if exp is not None:
+                    runs0, cpu0 = exp.stats.shadow_runs, feeder_cpu(exp)
                 sched0, wall0 = schedstat(), time.perf_counter()
                 for _ in range(args.block):
                     exp_stats = exp.stats.published if exp is not None else 0
@@ -178,6 +249,8 @@ def main(argv: list[str] | None = None) -> None:
                                 overheads[label].append(latency - primary)
                         time.sleep(args.gap_ms / 1e3)
                 sched1, wall1 = schedstat(), time.perf_counter()
+                if label == "direct, neighbour":
+                    next_door.send_signal(signal.SIGSTOP)
                 if pattern == "sustained" and sched0 is not None and sched1 is not None:
                     totals = split[label]
                     totals[0] += args.block
@@ -186,6 +259,10 @@ def main(argv: list[str] | None = None) -> None:
                     totals[3] += sched1[1] - sched0[1]
                 if exp is not None:
                     exp.wait()
+                    cpu1 = feeder_cpu(exp)
+                    if cpu0 is not None and cpu1 is not None:
+                        feeder[label][0] += exp.stats.shadow_runs - runs0
+                        feeder[label][1] += cpu1 - cpu0
         base_median, base_p95 = statistics.median(latencies["direct"]), p95(latencies["direct"])
         print(f"{pattern}:")
         for label, values in latencies.items():
@@ -201,6 +278,9 @@ def main(argv: list[str] | None = None) -> None:
                     f" | shadowed {now.shadow_runs - then.shadow_runs}, "
                     f"dropped {now.dropped - then.dropped}"
                 )
+                samples, cpu = feeder[label]
+                if samples:
+                    line += f", worker thread on CPU {cpu / samples * 1e6:.0f} us a sample"
                 extra = overheads[label]
                 if len(extra) >= 20:
                     line += (
@@ -223,16 +303,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"busy x direct {busy / base:.2f}"
             )
     thread, process = sustained["rate 1"], sustained["process rate 1"]
+    floor = sustained["direct, neighbour"]
     print(
         f"rate 1, sustained, x direct: thread runner median {thread[0]:.2f} p95 "
-        f"{thread[1]:.2f}; process runner median {process[0]:.2f} p95 {process[1]:.2f}; "
-        f"load average {load()}"
+        f"{thread[1]:.2f}; process runner median {process[0]:.2f} p95 {process[1]:.2f} "
+        f"(x the neighbour floor: median {process[0] / floor[0]:.2f}, p95 "
+        f"{process[1] / floor[1]:.2f}); load average {load()}"
     )
-    for exp in experiments.values():
-        exp.close()
-        stats = exp.stats
-        assert stats.mismatched == stats.ignored == 0, f"{exp.name}: graph and journey disagree"
-        assert stats.hook_errors == stats.publish_errors == 0, exp.errors
 
 
 if __name__ == "__main__":

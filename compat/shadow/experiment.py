@@ -23,9 +23,10 @@ from types import MappingProxyType
 from typing import Any
 
 from compat.compare import Comparison, DimensionResult, compare_runs
-from compat.engines import Engine, EngineRun
+from compat.engines import Engine
 from compat.record import RecordingRegistry, ReplayRegistry
 from compat.shadow import checks
+from compat.shadow.lazy import LazyResult, observations
 from compat.shadow.model import (
     Call,
     ExperimentResult,
@@ -359,39 +360,59 @@ class Experiment:
                 self._counts["timed_out"] += 1
             if runaway is not None:
                 self._abandoned.append(runaway)
-        primary_run = shadow_run = None
-        if remote is not None:  # the worker's runs (None when it timed out or died)
-            primary_run, shadow_run = remote.primary_run, remote.shadow_run
-        primary = self._observe(self.primary.name, job.primary, errors, primary_run)
-        shadow = self._observe(self.shadow.name, shadow_raw, errors, shadow_run)
+        answered = remote is not None and remote.answer is not None
+        if answered:
+            primary, shadow = self._remote_observations(job.primary, remote, errors)  # type: ignore[arg-type]
+        else:
+            primary = self._observe(self.primary.name, job.primary, errors)
+            shadow = self._observe(self.shadow.name, shadow_raw, errors)
         outcome, comparison = self._decide(call, primary, shadow, errors, extra, remote)
-        result = ExperimentResult(
-            experiment=self.name,
-            outcome=outcome,
-            call=call,
-            primary=primary,
-            shadow=shadow,
-            comparison=comparison,
-            errors=tuple(errors),
-            queued_seconds=max(0.0, started - job.queued_at),
-        )
+        fields = {
+            "experiment": self.name,
+            "outcome": outcome,
+            "call": call,
+            "primary": primary,
+            "shadow": shadow,
+            "errors": tuple(errors),
+            "queued_seconds": max(0.0, started - job.queued_at),
+        }
+        if answered:  # the comparison stays in the answer's body until read
+            assert remote is not None and remote.answer is not None and remote.body is not None
+            result: ExperimentResult = LazyResult.make(
+                remote.body, remote.answer.compared, **fields
+            )
+        else:
+            result = ExperimentResult(comparison=comparison, **fields)
         self._count(outcome.value)
         publish = self._publish
         if publish is not None and self._guard("publish", None, publish, result) is not _FAILED:
             self._count("published")
         return result
 
-    def _observe(
-        self, name: str, raw: Raw, errors: list[HookError], run: EngineRun | None = None
-    ) -> Observation:
+    def _observe(self, name: str, raw: Raw, errors: list[HookError]) -> Observation:
         cleaned = None
         if raw.exception is None and not raw.timed_out:
-            cleaned = raw.value
-            if self._clean is not None:
-                cleaned = self._guard("clean", errors, self._clean, raw.value)
-                if cleaned is _FAILED:
-                    cleaned = None
-        return observation(name, raw, self.timeout, cleaned, run)
+            cleaned = self._cleaned(raw.value, errors)
+        return observation(name, raw, self.timeout, cleaned)
+
+    def _cleaned(self, value: Any, errors: list[HookError]) -> Any:
+        """`clean(value)`, the value itself without `clean`, None when `clean` raised."""
+        if self._clean is None:
+            return value
+        cleaned = self._guard("clean", errors, self._clean, value)
+        return None if cleaned is _FAILED else cleaned
+
+    def _remote_observations(
+        self, raw: Raw, remote: Remote, errors: list[HookError]
+    ) -> tuple[Observation, Observation]:
+        """Both observations of a sample the worker process answered (compat/shadow/lazy.py)."""
+        answer, body = remote.answer, remote.body
+        assert answer is not None and body is not None
+        primary_cleaned = None if raw.exception is not None else self._cleaned(raw.value, errors)
+        return observations(
+            answer, body, raw, self.primary.name, self.shadow.name, primary_cleaned,
+            None if self._clean is None else lambda value: self._cleaned(value, errors),
+        )  # fmt: skip
 
     def _decide(
         self,
@@ -402,12 +423,15 @@ class Experiment:
         extra: tuple[DimensionResult, ...] = (),
         remote: Remote | None = None,
     ) -> tuple[Outcome, Comparison | None]:
+        """The outcome, and the comparison made here (None when the worker process made it:
+        its verdict is in the answer's header, the comparison in its body)."""
         both_raised = primary.raised and shadow.raised
         comparison = None
-        if remote is not None and remote.compared:  # compared in the worker process
-            comparison = remote.comparison
-            if remote.compare_error is not None:
-                errors.append(self._report("compare", remote.compare_error))
+        answer = None if remote is None else remote.answer
+        if answer is not None:  # compared in the worker process, or not at all
+            if answer.compare_failed:
+                assert remote is not None and remote.body is not None
+                errors.append(self._report("compare", remote.body.parts().compare_error))  # type: ignore[arg-type]
         elif self._compare is None and not both_raised:
             compared = self._guard(
                 "compare",
@@ -436,8 +460,12 @@ class Experiment:
             same = False
         elif self._compare is not None:
             same = self._check("compare", errors, self._compare, primary.value, shadow.value)
+        elif answer is not None:
+            same = answer.compatible
         else:
             same = comparison is not None and comparison.compatible
+        if answer is not None and not same:  # what is not a match is read: decode it now
+            remote.body.parts()  # type: ignore[union-attr]
         if same:
             return Outcome.MATCHED, comparison
         for hook in self._ignore:

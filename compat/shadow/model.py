@@ -93,14 +93,18 @@ class Observation:
         """`completed`, `failed`, `paused`, `cancelled`, or `crashed` / `timed_out`."""
         return self.run.status
 
+    @property
+    def error(self) -> str | None:
+        """What went wrong, in one line (`run.error`), or None."""
+        return self.run.error
+
     def describe(self) -> str:
         cost = f"{self.wall_seconds * 1e3:.1f} ms"
-        if self.exception is not None:
-            return (
-                f"{self.engine} raised {type(self.exception).__name__}: {self.exception} ({cost})"
-            )
-        if self.run.error:
-            return f"{self.engine} {self.status}: {self.run.error} ({cost})"
+        if self.raised:
+            exception = self.exception
+            return f"{self.engine} raised {type(exception).__name__}: {exception} ({cost})"
+        if self.error:
+            return f"{self.engine} {self.status}: {self.error} ({cost})"
         return f"{self.engine} {self.status} ({cost})"
 
 
@@ -140,10 +144,13 @@ class ExperimentResult:
             f"experiment {self.experiment!r} on {self.call.workflow_id!r}: {self.outcome}: "
             f"primary {self.primary.describe()}; shadow {self.shadow.describe()}"
         )
-        if self.comparison is not None and not self.comparison.compatible:
-            worst = self.comparison.worst
-            dims = ", ".join(self.comparison.differing_dimensions()) or "none"
-            text += f"; score {self.comparison.score:.3f}, differing: {dims}"
+        # A match's comparison (None or compatible) adds nothing; not reading it spares the
+        # process runner decoding it.
+        comparison = None if self.matched else self.comparison
+        if comparison is not None and not comparison.compatible:
+            worst = comparison.worst
+            dims = ", ".join(comparison.differing_dimensions()) or "none"
+            text += f"; score {comparison.score:.3f}, differing: {dims}"
             if worst is not None:
                 text += f"; worst: {worst.path} ({worst.kind}) {worst.note}".rstrip()
         return text

@@ -11,7 +11,9 @@ each sample costs the service only this:
   non-blocking queue put); never a pickle, never a wait;
 * the experiment's worker thread (the feeder): pickling the request (the inputs and the
   primary's value; a registry once per worker), waiting for the answer without the GIL,
-  unpickling it (the shadow's value, both runs, the comparison) and the user's hooks.
+  unpickling its header (statuses, the verdict, the costs) and the user's hooks. The rest
+  of the answer (the shadow's value, both runs, the comparison) is decoded only if a hook
+  or publisher reads it (compat/shadow/lazy.py).
 
 Running the shadow, validating both results and the default comparison happen in the
 worker, at a lower CPU priority (`nice`), so a busy machine serves the primary first.
@@ -30,8 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compat.compare import Comparison
-from compat.engines import Engine, EngineRun
+from compat.engines import Engine
 from compat.executors.process import (
     DEFAULT_MEMORY_MB,
     Died,
@@ -43,6 +44,7 @@ from compat.executors.process import (
 )
 from compat.record import Recording
 from compat.shadow import checks, worker
+from compat.shadow.lazy import Body
 from compat.shadow.model import Call, ShadowProcessError
 from compat.shadow.runner import Raw, engine_run
 from compat.tolerances import Tolerances
@@ -117,15 +119,14 @@ def runner_option(where: str, value: Any) -> ProcessRunner | None:
 
 @dataclass(frozen=True, slots=True)
 class Remote:
-    """What the worker made of one sample. Without `shadow_run` (the worker timed out or
-    died) the experiment builds both runs and the comparison itself, as with threads."""
+    """What the worker made of one sample: `raw` (the shadow's costs, or how it failed) and,
+    when the worker answered, its `answer` (the header) and `body` (decoded on first use).
+    Without an answer (the worker timed out or died) the experiment builds both runs and the
+    comparison itself, as with threads."""
 
     raw: Raw
-    primary_run: EngineRun | None = None
-    shadow_run: EngineRun | None = None
-    compared: bool = False
-    comparison: Comparison | None = None
-    compare_error: BaseException | None = None
+    answer: worker.Answer | None = None
+    body: Body | None = None
 
 
 class RemoteShadow:
@@ -298,20 +299,12 @@ class RemoteShadow:
     def _remote(self, answer: Any, primary: Raw, elapsed: float) -> Remote:
         if isinstance(answer, Done):
             done: worker.Answer = pickle.loads(answer.value)
-            primary_run = done.primary_run
-            if done.primary_result_is_value:
-                primary_run = primary_run.model_copy(update={"result": primary.value})
             raw = Raw(
-                value=done.value,
-                exception=done.exception,
                 timed_out=done.timed_out,
                 wall_seconds=done.wall_seconds,
                 cpu_seconds=done.cpu_seconds,
             )
-            return Remote(
-                raw, primary_run, done.shadow_run, done.compared, done.comparison,
-                done.compare_error,
-            )  # fmt: skip
+            return Remote(raw, done, Body(done.body, primary.value))
         comparing = getattr(answer, "stage", None) == worker.COMPARE
         if isinstance(answer, TimedOut):
             if comparing:

@@ -87,10 +87,8 @@ def engine_run(name: str, raw: Raw, timeout: float) -> EngineRun:
     )
 
 
-def observation(
-    name: str, raw: Raw, timeout: float, cleaned: Any, run: EngineRun | None = None
-) -> Observation:
-    """The observation; `run` when it was already made (in the process runner's worker)."""
+def observation(name: str, raw: Raw, timeout: float, cleaned: Any) -> Observation:
+    """The observation (the process runner's are `compat.shadow.lazy.LazyObservation`)."""
     return Observation(
         engine=name,
         value=raw.value,
@@ -98,6 +96,6 @@ def observation(
         timed_out=raw.timed_out,
         wall_seconds=raw.wall_seconds,
         cpu_seconds=raw.cpu_seconds,
-        run=engine_run(name, raw, timeout) if run is None else run,
+        run=engine_run(name, raw, timeout),
         cleaned=cleaned,
     )

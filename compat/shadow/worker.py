@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from compat.compare import Comparison, compare_runs
+from compat.compare import compare_runs
 from compat.engines import Engine, EngineRun, load_engine
 from compat.executors.serve import Notes
 from compat.record import Recording, ReplayRegistry
+from compat.shadow.lazy import Parts
 from compat.shadow.model import ShadowProcessError
 from compat.shadow.runner import Raw, engine_run
 from compat.tolerances import Tolerances
@@ -54,7 +55,7 @@ class Config:
     nice: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: pickled as a plain dict, without a Python-level hook
 class Request:
     """One sample. The registry travels once per worker (as workflow documents, rebuilt and
     checked against their content hashes), then by its token."""
@@ -75,24 +76,29 @@ class Request:
     compare: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots, as `Request`
 class Answer:
-    """What the shadow did, both runs as the comparison saw them, and the comparison."""
+    """What the shadow did: a header of plain values, decoded by the service at once (all
+    that deciding, counting and a one-line summary need), and the `body` (`lazy.Parts`,
+    pickled apart: both runs, the shadow's value or exception, the comparison), decoded only
+    when a hook or publisher reads it (compat/shadow/lazy.py)."""
 
-    value: Any
-    exception: BaseException | None
     timed_out: bool
     wall_seconds: float
     cpu_seconds: float | None
-    shadow_run: EngineRun
-    #: The primary's run; its `result` left out when it is the very value sent (the service
-    #: puts its own object back, so `Observation.run.result is value` as with threads).
-    primary_run: EngineRun
-    primary_result_is_value: bool
+    #: The shadow raised (its exception is in the body).
+    raised: bool
+    #: `status` and `error` of each run as `compare_runs` saw it.
+    shadow_status: str
+    shadow_error: str | None
+    primary_status: str
+    primary_error: str | None
+    #: The default comparison was made (`comparison` in the body), and its verdict.
     compared: bool
-    comparison: Comparison | None
-    #: `compare_runs` raised (reported as a `compare` error, as with threads).
-    compare_error: BaseException | None = None
+    compatible: bool
+    #: `compare_runs` raised (its exception is the body's `compare_error`).
+    compare_failed: bool
+    body: bytes
 
 
 @dataclass
@@ -131,10 +137,11 @@ def describe(state: State, notes: Notes) -> str:
 
 
 def run(state: State, notes: Notes, blob: bytes) -> bytes:
-    """One sample: the shadow's run, both `EngineRun`s and the comparison, pickled.
+    """One sample: the shadow's run, both `EngineRun`s and the comparison, as a pickled
+    `Answer`.
 
-    Never raises for anything the shadow does; an answer that cannot be pickled (a value
-    or an exception of the shadow's) is replaced by a `ShadowProcessError` saying so."""
+    Never raises for anything the shadow does; a body that cannot be pickled (a value or an
+    exception of the shadow's) is replaced by a `ShadowProcessError` saying so."""
     received = time.perf_counter()
     request: Request = pickle.loads(blob)
     registry = _registry(state, request, notes)
@@ -163,17 +170,17 @@ def run(state: State, notes: Notes, blob: bytes) -> bytes:
         raw = Raw(timed_out=True, wall_seconds=wall, cpu_seconds=None)
     else:
         raw = Raw(value=value, exception=_portable(exception), wall_seconds=wall, cpu_seconds=cpu)
-    answer = _answer(state, request, registry, raw, replayer)
     try:
-        return pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
+        answer = _answer(state, request, registry, raw, replayer)
+    except _Unsendable as unsendable:
+        exc = unsendable.cause
         problem = ShadowProcessError(
             f"the shadow's result cannot be sent from its worker process: "
             f"{type(exc).__name__}: {exc}"
         )
         raw = Raw(exception=problem, wall_seconds=wall, cpu_seconds=cpu)
         answer = _answer(state, request, registry, raw, replayer)
-        return pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
 
 
 def _registry(state: State, request: Request, notes: Notes) -> WorkflowRegistry:
@@ -223,22 +230,37 @@ def _answer(
             )  # fmt: skip
         except Exception as exc:
             error = _portable(exc)
+    sent = primary_run
     is_value = primary_run.result is not None and primary_run.result is request.primary_value
     if is_value:
-        primary_run = primary_run.model_copy(update={"result": None})
+        sent = primary_run.model_copy(update={"result": None})
+    parts = Parts(raw.value, raw.exception, shadow_run, sent, is_value, comparison, error)
+    try:
+        body = pickle.dumps(parts, pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise _Unsendable(exc) from None
     return Answer(
-        value=raw.value,
-        exception=raw.exception,
         timed_out=raw.timed_out,
         wall_seconds=raw.wall_seconds,
         cpu_seconds=raw.cpu_seconds,
-        shadow_run=shadow_run,
-        primary_run=primary_run,
-        primary_result_is_value=is_value,
+        raised=raw.exception is not None,
+        shadow_status=shadow_run.status,
+        shadow_error=shadow_run.error,
+        primary_status=primary_run.status,
+        primary_error=primary_run.error,
         compared=compared,
-        comparison=comparison,
-        compare_error=error,
+        compatible=comparison is not None and comparison.compatible,
+        compare_failed=error is not None,
+        body=body,
     )
+
+
+class _Unsendable(Exception):
+    """The body cannot be pickled (a value of the shadow's, or one inside its result)."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 def _portable(exc: BaseException | None) -> BaseException | None:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from shadow_support import WAIT, fixed
 
 from engines.model import WorkflowRegistry, validate_workflow
+from engines.result import RunResult
 from engines.tools import ToolContext, ToolRegistry, builtin_registry
 
 #: Set in the test process's environment, it makes `refusing` fail to load in a worker
@@ -138,3 +139,34 @@ class PickleSpy:
     def __reduce__(self) -> Any:
         PickleSpy.threads.append(threading.current_thread().name)
         return dict, ()
+
+
+#: The test process's id, in the environment its workers inherit: an `Unreadable` value is
+#: built in a worker and cannot be read back in the test process.
+SERVICE_PID = "COMPAT_SHADOW_TEST_SERVICE_PID"
+
+
+def _rebuilt(data: dict[str, Any]) -> Unreadable:
+    if os.environ.get(SERVICE_PID) == str(os.getpid()):
+        raise RuntimeError("an Unreadable result cannot be read in the service")
+    return Unreadable.model_validate(data)
+
+
+class Unreadable(RunResult):
+    """A result that travels from a worker but cannot be unpickled in the test process (as
+    a value whose class the service cannot import)."""
+
+    def __reduce__(self) -> Any:
+        return _rebuilt, (self.model_dump(),)
+
+
+class UnreadableEcho(Echo):
+    """`Echo`, its result an `Unreadable`; with a true `differ` input, an output more."""
+
+    name = "unreadable"
+
+    def run_case(self, registry: WorkflowRegistry, inputs: Any, conversation: Any, **_: Any) -> Any:
+        data = super().run_case(registry, inputs, conversation).model_dump()
+        if inputs.get("differ"):
+            data["outputs"]["differs"] = True
+        return Unreadable.model_validate(data)
