@@ -10,12 +10,13 @@ experiment that never samples), `rate 0.1` and `rate 1` (default comparison, a p
 and `rate 1, duty 0.25` (the worker rests so that it is busy at most a quarter of the
 time), all with the thread runner; `process rate 1`: every call shadowed by the process
 runner (`shadow_runner="process"`: the shadow and the comparison in a worker process);
-`direct, neighbour`: direct calls while another process runs the shadow engine on the same
-case in a loop, at the worker's priority, resumed only during this arm's blocks — what a
-CPU-bound process beside the service costs the primary on this machine (on a VM's virtual
-CPUs, cores and caches may be shared), without anything of the experiment's: the floor of
-any process runner here. Latency is the wall time of one `run` call as its caller sees it.
-Two patterns:
+`direct, neighbour`: direct calls while another process does in a loop what the process
+runner's worker does for a sample (unpickle the primary's result, run the shadow engine,
+validate both, compare, pickle the answer), at the worker's priority, resumed only during
+this arm's blocks — what that work costs the primary by running beside it on this machine
+(on a VM's virtual CPUs, cores and caches may be shared), without anything of the
+experiment's: the floor of any process runner here. Latency is the wall time of one `run`
+call as its caller sees it. Two patterns:
 
 * `paced`: after every call the backlog is drained and the process idles `--gap-ms`, in
   every arm (untimed), so no shadow runs while a primary does: what the caller's thread
@@ -103,15 +104,22 @@ def p95(values: list[float]) -> float:
 
 
 NEIGHBOUR = """
-import os, sys
+import os, pickle, sys
 os.nice(int(sys.argv[3]))
-from compat.engines import JourneyAdapter
+from compat.compare import compare_runs
+from compat.engines import GraphAdapter, JourneyAdapter
+from compat.shadow.experiment import STRICT
+from compat.shadow.runner import Raw, engine_run
 from engines.documents import load_fixture
 fixture = load_fixture(sys.argv[1])
 case = fixture.case(sys.argv[2]) if sys.argv[2] else fixture.cases[0]
+registry, inputs, conversation = fixture.registry, dict(case.inputs), tuple(case.conversation)
+sent = pickle.dumps(GraphAdapter().run_case(registry, inputs, conversation), -1)
 engine = JourneyAdapter()
-while True:
-    engine.run_case(fixture.registry, dict(case.inputs), tuple(case.conversation))
+while True:  # what the worker does for a sample, without talking to anyone
+    primary = engine_run("graph", Raw(value=pickle.loads(sent)), 10.0)
+    shadow = engine_run("journey", Raw(value=engine.run_case(registry, inputs, conversation)), 10.0)
+    pickle.dumps((shadow, compare_runs(primary, shadow, registry.main, STRICT)), -1)
 """
 
 
@@ -125,7 +133,7 @@ def feeder_cpu(exp: Experiment) -> float | None:
 
 
 def neighbour(fixture: str, case: str | None) -> subprocess.Popen[bytes]:
-    """A process running the shadow engine in a loop at the worker's priority, stopped
+    """A process doing the worker's work in a loop at the worker's priority, stopped
     (SIGSTOP) until an arm resumes it."""
     process = subprocess.Popen(
         [sys.executable, "-c", NEIGHBOUR, fixture, case or "", str(DEFAULT_NICE)]
