@@ -18,7 +18,7 @@ import pickle
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from compat.compare import Comparison
 from compat.engines import EngineRun
@@ -89,7 +89,38 @@ class Body:
         return parts
 
 
-class LazyObservation(Observation):
+class _ReadsAsPlain:
+    """What both lazy classes share: `make` builds one empty and fills its slots; equality
+    and repr are the plain dataclass's, and `dataclasses.replace`, copies and pickles give
+    an instance of it (`_plain`), every field read."""
+
+    __slots__ = ()
+    _plain: ClassVar[type]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:  # dataclasses.replace: every field given
+            return cls._plain(*args, **kwargs)
+        return object.__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # filled by `make`
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self._plain, _values(self, self._plain)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self._plain) if f.repr
+        )
+        return f"{self._plain.__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, self._plain):
+            return _values(self, self._plain) == _values(other, self._plain)
+        return NotImplemented
+
+
+class LazyObservation(_ReadsAsPlain, Observation):
     """An `Observation` whose `run` (and, for the shadow, `value`, `exception` and
     `cleaned`) come from the body when first read; `raised`, `status` and `describe()` read
     the header."""
@@ -98,13 +129,7 @@ class LazyObservation(Observation):
         "_body", "_cleaned", "_error", "_exception", "_raised", "_shadow", "_status", "_value",
     )  # fmt: skip
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs:  # dataclasses.replace: a plain Observation with every field given
-            return Observation(*args, **kwargs)
-        return object.__new__(cls)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass  # built by `make`
+    _plain = Observation
 
     @classmethod
     def make(
@@ -169,17 +194,6 @@ class LazyObservation(Observation):
     def error(self) -> str | None:
         return self._error  # type: ignore[no-any-return]
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return Observation, _values(self, Observation)
-
-    def __repr__(self) -> str:
-        return _repr(self, Observation)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Observation):
-            return _values(self, Observation) == _values(other, Observation)
-        return NotImplemented
-
     __hash__ = Observation.__hash__
 
 
@@ -212,18 +226,12 @@ def observations(
     return primary_obs, shadow_obs
 
 
-class LazyResult(ExperimentResult):
+class LazyResult(_ReadsAsPlain, ExperimentResult):
     """An `ExperimentResult` whose `comparison` comes from the body when first read."""
 
     __slots__ = ("_body", "_compared")
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs:  # dataclasses.replace
-            return ExperimentResult(*args, **kwargs)
-        return object.__new__(cls)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass  # built by `make`
+    _plain = ExperimentResult
 
     @classmethod
     def make(cls, body: Body, compared: bool, **known: Any) -> LazyResult:
@@ -240,26 +248,9 @@ class LazyResult(ExperimentResult):
     def comparison(self) -> Comparison | None:
         return self._body.parts().comparison if self._compared else None
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return ExperimentResult, _values(self, ExperimentResult)
-
-    def __repr__(self) -> str:
-        return _repr(self, ExperimentResult)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, ExperimentResult):
-            return _values(self, ExperimentResult) == _values(other, ExperimentResult)
-        return NotImplemented
-
     __hash__ = ExperimentResult.__hash__
 
 
 def _values(item: Any, kind: type) -> tuple[Any, ...]:
     """The dataclass's fields, in order (what its `__eq__` and `__init__` use)."""
     return tuple(getattr(item, f.name) for f in fields(kind))
-
-
-def _repr(item: Any, kind: type) -> str:
-    """The dataclass's own repr, under its name (a lazy object reads as the plain one)."""
-    shown = ", ".join(f"{f.name}={getattr(item, f.name)!r}" for f in fields(kind) if f.repr)
-    return f"{kind.__qualname__}({shown})"

@@ -11,7 +11,6 @@ import dataclasses
 import os
 import pickle
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,14 +18,6 @@ from shadow_engines import SERVICE_PID, Echo
 from shadow_support import INPUTS, REGISTRY, WAIT, experiment, one_result
 
 from compat.shadow import Experiment, ExperimentResult, Observation, ShadowProcessError
-
-
-@pytest.fixture
-def made() -> Iterator[list[Experiment]]:
-    experiments: list[Experiment] = []
-    yield experiments
-    for exp in experiments:
-        exp.close(WAIT)
 
 
 def process(made: list[Experiment], primary: Any, shadow: Any, **options: Any) -> Experiment:

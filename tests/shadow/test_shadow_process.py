@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,15 +35,6 @@ from compat.shadow import (
 )
 from engines.documents import load_fixture
 from engines.result import RunResult
-
-
-@pytest.fixture
-def made() -> Iterator[list[Experiment]]:
-    """Experiments a test made, closed when it ends (so no worker outlives it)."""
-    experiments: list[Experiment] = []
-    yield experiments
-    for exp in experiments:
-        exp.close(WAIT)
 
 
 def process(made: list[Experiment], primary: Any, shadow: Any, **options: Any) -> Experiment:

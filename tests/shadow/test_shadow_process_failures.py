@@ -11,7 +11,6 @@ import gc
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,15 +29,6 @@ from shadow_support import (
 from compat.shadow import Experiment, ProcessRunner, ShadowProcessError
 from engines.errors import ConfigError, SetupError
 from engines.tools import builtin_registry
-
-
-@pytest.fixture
-def made() -> Iterator[list[Experiment]]:
-    """Experiments a test made, closed when it ends (so no worker outlives it)."""
-    experiments: list[Experiment] = []
-    yield experiments
-    for exp in experiments:
-        exp.close(WAIT)
 
 
 def process(made: list[Experiment], shadow: Any = None, **options: Any) -> Experiment:
