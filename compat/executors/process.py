@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from compat.executors.serve import Task, serve
@@ -100,6 +100,20 @@ OnPart = Callable[[Any], None]
 
 _context_lock = threading.Lock()
 _context: Any = None
+
+#: multiprocessing's fork-server processes are not safe to poll from two threads at once:
+#: both may see the end, one reads the exit code and the other an emptied pipe, taken for
+#: code 255 (and `Process.start` polls every child of this process). Every start and every
+#: exit-code read of ours holds this lock; the waiting is done outside it.
+_reap_lock = threading.Lock()
+
+
+def _ended(process: Any, timeout: float) -> int | None:
+    """`process`'s exit code, after waiting up to `timeout` seconds for its end; None if it
+    has not ended."""
+    wait([process.sentinel], timeout)
+    with _reap_lock:
+        return process.exitcode  # type: ignore[no-any-return]
 
 
 def _fork_server() -> Any:
@@ -207,7 +221,8 @@ class WorkerProcess:
             name=self._name,
             daemon=True,
         )
-        process.start()
+        with _reap_lock:
+            process.start()
         child.close()
         self._process, self._conn, self._ready = process, parent, False
 
@@ -244,7 +259,7 @@ class WorkerProcess:
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(process.pid, signal.SIGKILL)
-        process.join(10)
+        _ended(process, 10)
         if conn is not None:
             conn.close()
 
@@ -255,7 +270,7 @@ class WorkerProcess:
             return
         with contextlib.suppress(OSError, ValueError):
             conn.send_bytes(pickle.dumps(None))
-        process.join(2)
+        _ended(process, 2)
         self.kill()
 
     def __enter__(self) -> WorkerProcess:
@@ -350,8 +365,6 @@ class WorkerProcess:
 
     def _dead(self, stage: str | None) -> Died:
         process = self._process
-        if process is not None:
-            process.join(5)
-        exitcode = None if process is None else process.exitcode
+        exitcode = None if process is None else _ended(process, 5)
         self.kill()
         return Died(death(exitcode), stage)
