@@ -318,3 +318,15 @@ def cancel_at(engine: Any, execution: Any, seconds: float) -> Any:
         return result
 
     return engine.clock.run(main)
+
+
+@pytest.fixture
+def made() -> Iterator[list[Any]]:
+    """Experiments a test made (`compat.shadow`), closed when it ends, so that no shadow
+    worker process outlives it (tests/shadow/)."""
+    from shadow_support import WAIT
+
+    experiments: list[Any] = []
+    yield experiments
+    for exp in experiments:
+        exp.close(WAIT)
