@@ -98,6 +98,9 @@ def test_copies_pickles_and_replacements_are_the_plain_classes(made: list[Experi
         for again in (pickle.loads(pickle.dumps(observed)), copy.deepcopy(observed)):
             assert type(again) is Observation and again == observed and observed == again
             assert repr(again) == repr(observed) and repr(again).startswith("Observation(")
+    for frozen, name in ((result, "outcome"), (result.shadow, "value"), (result.shadow, "other")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(frozen, name, None)
     replaced = dataclasses.replace(result.shadow, cleaned="kept")
     assert type(replaced) is Observation and replaced.cleaned == "kept"
     assert replaced.value == result.shadow.value
