@@ -26,7 +26,7 @@ from compat.compare import Comparison, DimensionResult, compare_runs
 from compat.engines import Engine
 from compat.record import RecordingRegistry, ReplayRegistry
 from compat.shadow import checks
-from compat.shadow.lazy import LazyResult, observations
+from compat.shadow.lazy import Body, LazyResult, observations
 from compat.shadow.model import (
     Call,
     ExperimentResult,
@@ -37,6 +37,7 @@ from compat.shadow.model import (
 )
 from compat.shadow.process import ProcessRunner, Remote, RemoteShadow, runner_option
 from compat.shadow.runner import Raw, observation, run_guarded
+from compat.shadow.worker import Answer
 from compat.tolerances import Tolerances
 from engines.errors import ConfigError, ShadowMismatch
 from engines.model import WorkflowRegistry
@@ -360,9 +361,11 @@ class Experiment:
                 self._counts["timed_out"] += 1
             if runaway is not None:
                 self._abandoned.append(runaway)
-        answered = remote is not None and remote.answer is not None
-        if answered:
-            primary, shadow = self._remote_observations(job.primary, remote, errors)  # type: ignore[arg-type]
+        answer = body = None
+        if remote is not None:  # the worker's answer (None when it timed out or died)
+            answer, body = remote.answer, remote.body
+        if answer is not None and body is not None:
+            primary, shadow = self._remote_observations(job.primary, answer, body, errors)
         else:
             primary = self._observe(self.primary.name, job.primary, errors)
             shadow = self._observe(self.shadow.name, shadow_raw, errors)
@@ -376,11 +379,8 @@ class Experiment:
             "errors": tuple(errors),
             "queued_seconds": max(0.0, started - job.queued_at),
         }
-        if answered:  # the comparison stays in the answer's body until read
-            assert remote is not None and remote.answer is not None and remote.body is not None
-            result: ExperimentResult = LazyResult.make(
-                remote.body, remote.answer.compared, **fields
-            )
+        if answer is not None and body is not None:  # the comparison stays in the body
+            result: ExperimentResult = LazyResult.make(body, answer.compared, **fields)
         else:
             result = ExperimentResult(comparison=comparison, **fields)
         self._count(outcome.value)
@@ -403,11 +403,9 @@ class Experiment:
         return None if cleaned is _FAILED else cleaned
 
     def _remote_observations(
-        self, raw: Raw, remote: Remote, errors: list[HookError]
+        self, raw: Raw, answer: Answer, body: Body, errors: list[HookError]
     ) -> tuple[Observation, Observation]:
         """Both observations of a sample the worker process answered (compat/shadow/lazy.py)."""
-        answer, body = remote.answer, remote.body
-        assert answer is not None and body is not None
         primary_cleaned = None if raw.exception is not None else self._cleaned(raw.value, errors)
         return observations(
             answer, body, raw, self.primary.name, self.shadow.name, primary_cleaned,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pickle
 import threading
 from collections.abc import Callable
-from dataclasses import FrozenInstanceError, dataclass, fields
+from dataclasses import FrozenInstanceError, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from compat.compare import Comparison
@@ -81,10 +81,7 @@ class Body:
             ) from None
         if parts.primary_result_is_value:
             run = parts.primary_run.model_copy(update={"result": self._primary_value})
-            parts = Parts(
-                parts.value, parts.exception, parts.shadow_run, run, False, parts.comparison,
-                parts.compare_error,
-            )  # fmt: skip
+            parts = replace(parts, primary_run=run, primary_result_is_value=False)
         self._blob = b""
         return parts
 
