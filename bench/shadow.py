@@ -5,18 +5,33 @@
                            [--switch-interval-ms MS]
 
 The primary is the graph engine, the shadow the journey engine, on one fixture case (its
-first by default). Arms: `direct` (GraphAdapter.run_case, no experiment), `rate 0` (an
-experiment that never samples), `rate 0.1` and `rate 1` (default comparison, a publisher),
-and `rate 1, duty 0.25` (the worker rests so that it is busy at most a quarter of the
-time), all with the thread runner; `process rate 1`: every call shadowed by the process
-runner (`shadow_runner="process"`: the shadow and the comparison in a worker process);
-`direct, neighbour`: direct calls while another process does in a loop what the process
-runner's worker does for a sample (unpickle the primary's result, run the shadow engine,
-validate both, compare, pickle the answer), at the worker's priority, resumed only during
-this arm's blocks — what that work costs the primary by running beside it on this machine
-(on a VM's virtual CPUs, cores and caches may be shared), without anything of the
-experiment's: the floor of any process runner here. Latency is the wall time of one `run`
-call as its caller sees it. Two patterns:
+first by default). Arms:
+
+* `direct`: GraphAdapter.run_case, no experiment;
+* the thread runner: `rate 0` (an experiment that never samples), `rate 0.1` and `rate 1`
+  (default comparison, a publisher), `rate 1, duty 0.25` (the worker rests so that it is
+  busy at most a quarter of the time);
+* the process runner (`shadow_runner="process"`: the shadow and the comparison in a worker
+  process): `process rate 1`, `process rate 0.1`;
+* floors, what the process runner cannot go below here:
+  - `direct, neighbour`: direct calls while another process does in a loop what the
+    process runner's worker does for a sample (unpickle the primary's result, run the
+    shadow engine, validate both, compare, pickle the answer) at the worker's priority,
+    resumed only during this arm's blocks: the worker's side, without anything of the
+    experiment's (on a VM's virtual CPUs, cores and caches may be shared);
+  - `direct, waking thread`: direct calls while a thread of this process does nothing but
+    sleep and wake at the pace the process runner's worker thread does (once per sample:
+    the median time from a call's return to its sample's publication, measured before the
+    patterns), resumed only during this arm's blocks: what a thread in the service that
+    wakes once per sample costs before doing any work (each wake-up takes the GIL);
+  - `ideal thread`: an experiment with this package's caller side as it is and a worker
+    thread that only pickles each sample (the inputs, the conversation, the primary's
+    value), hands the bytes to the OS and sleeps that pace as if waiting for the answer:
+    the service's side of any process runner fed by a thread, at its least;
+  - `ideal inline`: no thread at all, the caller pickles its sample and hands it to the
+    OS itself after its primary: a process runner fed by the caller, at its least.
+
+Latency is the wall time of one `run` call as its caller sees it. Two patterns:
 
 * `paced`: after every call the backlog is drained and the process idles `--gap-ms`, in
   every arm (untimed), so no shadow runs while a primary does: what the caller's thread
@@ -29,9 +44,8 @@ call as its caller sees it. Two patterns:
 
 Arms run in blocks of `--block` calls, in a shuffled order each round (seeded), so drift of
 the machine spreads over all arms; median and p95 per arm, and their ratio to `direct`.
-The last line sets the two runners side by side at rate 1, sustained, and the process
-runner against the neighbour floor. The load average
-(before and after) says how busy the machine was.
+The last line sets the two runners side by side at rate 1, sustained, with the floors. The
+load average (before and after) says how busy the machine was.
 
 On a busy machine a call's wall time is mostly waiting for a CPU, whatever the arm. So, on
 Linux, the sustained pattern also splits the caller's thread's time per call (from
@@ -45,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import platform
 import random
 import signal
@@ -143,6 +158,60 @@ def neighbour(fixture: str, case: str | None) -> subprocess.Popen[bytes]:
     return process
 
 
+class Waking:
+    """A thread that, while resumed, sleeps `seconds` and wakes again, doing nothing else:
+    each wake-up takes the GIL, as a worker thread woken by a sample's answer does."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.001
+        self._resumed = threading.Event()
+        threading.Thread(target=self._loop, name="bench-waking", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self._resumed.wait()
+            time.sleep(self.seconds)
+
+    def resume(self) -> None:
+        self._resumed.set()
+
+    def pause(self) -> None:
+        self._resumed.clear()
+
+
+#: Where the ideal arms hand their bytes to the OS.
+SINK = open(os.devnull, "wb", buffering=0)  # noqa: SIM115 - open for the whole run
+
+
+def pickled(inputs: Any, conversation: Any, value: Any) -> None:
+    SINK.write(pickle.dumps((inputs, conversation, value), pickle.HIGHEST_PROTOCOL))
+
+
+class IdealFeeder(Experiment):
+    """The `ideal thread` arm: this package's caller side, and a worker thread that does for
+    each sample only what any process runner's must (pickle it, hand it to the OS) and
+    sleeps `pace` as if waiting for the answer. Overrides the experiment's private
+    `_process`: a benchmark's stand-in, on purpose."""
+
+    pace = 0.001
+
+    def _process(self, job: Any) -> None:
+        pickled(job.call.inputs, job.call.conversation, job.primary.value)
+        time.sleep(self.pace)
+
+
+def pace(exp: Experiment, run: Callable[[], Any], calls: int = 50) -> float:
+    """Seconds from a call's return until its sample is published (median): how often the
+    process runner's worker thread wakes while samples keep coming."""
+    waits = []
+    for _ in range(calls):
+        run()
+        started = time.perf_counter()
+        exp.wait()
+        waits.append(time.perf_counter() - started)
+    return statistics.median(waits)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fixture", default=str(REPO / "fixtures" / "loop_modes.yaml"))
@@ -181,18 +250,39 @@ def main(argv: list[str] | None = None) -> None:
             ("rate 1", 1.0, 1.0, "thread"),
             ("rate 1, duty 0.25", 1.0, 0.25, "thread"),
             ("process rate 1", 1.0, 1.0, "process"),
+            ("process rate 0.1", 0.1, 1.0, "process"),
         )
     }
+    ideal = IdealFeeder("bench ideal thread", "graph", "journey", seed=1)
+
+    def inline() -> Any:
+        value = direct.run_case(registry, inputs, conversation)
+        pickled(inputs, conversation, value)
+        return value
+
     arms: dict[str, Callable[[], Any]] = {
         "direct": lambda: direct.run_case(registry, inputs, conversation)
     }
     for label, exp in experiments.items():
         arms[label] = lambda exp=exp: exp.run(registry, inputs, conversation)
+    arms["ideal thread"] = lambda: ideal.run(registry, inputs, conversation)
+    arms["ideal inline"] = inline
     next_door = neighbour(args.fixture, args.case)
-    arms["direct, neighbour"] = arms["direct"]
+    waking = Waking()
+    arms["direct, neighbour"] = arms["direct, waking thread"] = arms["direct"]
+    companions = {
+        "direct, neighbour": (
+            lambda: next_door.send_signal(signal.SIGCONT),
+            lambda: next_door.send_signal(signal.SIGSTOP),
+        ),
+        "direct, waking thread": (waking.resume, waking.pause),
+    }
     try:
-        measure(args, f"case {case.name!r}", arms, experiments, published, next_door)
+        measure(
+            args, f"case {case.name!r}", arms, experiments, published, companions, waking, ideal
+        )
     finally:
+        ideal.close()
         next_door.kill()
         next_door.wait()
     for exp in experiments.values():
@@ -208,7 +298,9 @@ def measure(
     arms: dict[str, Callable[[], Any]],
     experiments: dict[str, Experiment],
     published: dict[str, deque[ExperimentResult]],
-    next_door: subprocess.Popen[bytes],
+    companions: dict[str, tuple[Callable[[], Any], Callable[[], Any]]],
+    waking: Waking,
+    ideal: IdealFeeder,
 ) -> None:
     """Every arm, both patterns, printed."""
     for _ in range(5):  # warm up every arm (imports, compiled templates, the worker)
@@ -216,12 +308,14 @@ def measure(
             run()
     for exp in experiments.values():
         exp.wait()
+    waking.seconds = ideal.pace = pace(experiments["process rate 1"], arms["process rate 1"])
 
     print(
         f"shadow experiment, graph primary / journey shadow on "
         f"{Path(args.fixture).name} {case}; {machine()}; "
         f"{args.rounds} rounds x {args.block} calls per arm; "
-        f"switch interval {sys.getswitchinterval() * 1e3:g} ms; load average {load()}"
+        f"switch interval {sys.getswitchinterval() * 1e3:g} ms; the process runner's worker "
+        f"thread wakes every {waking.seconds * 1e3:.2f} ms; load average {load()}"
     )
     sustained: dict[str, tuple[float, float]] = {}
     #: Per arm, sustained: [calls, wall, on CPU, waiting for a CPU] of the caller's thread.
@@ -238,8 +332,9 @@ def measure(
             shuffle.shuffle(order)
             for label in order:
                 run, exp = arms[label], experiments.get(label)
-                if label == "direct, neighbour":
-                    next_door.send_signal(signal.SIGCONT)
+                drain = ideal if label == "ideal thread" else exp
+                if label in companions:
+                    companions[label][0]()
                 if exp is not None:
                     runs0, cpu0 = exp.stats.shadow_runs, feeder_cpu(exp)
                 sched0, wall0 = schedstat(), time.perf_counter()
@@ -250,23 +345,24 @@ def measure(
                     latency = time.perf_counter() - started
                     latencies[label].append(latency)
                     if pattern == "paced":
-                        if exp is not None:
-                            exp.wait()
-                            if exp.stats.published > exp_stats:
-                                primary = published[label][-1].primary.wall_seconds
-                                overheads[label].append(latency - primary)
+                        if drain is not None:
+                            drain.wait()
+                        if exp is not None and exp.stats.published > exp_stats:
+                            primary = published[label][-1].primary.wall_seconds
+                            overheads[label].append(latency - primary)
                         time.sleep(args.gap_ms / 1e3)
                 sched1, wall1 = schedstat(), time.perf_counter()
-                if label == "direct, neighbour":
-                    next_door.send_signal(signal.SIGSTOP)
+                if label in companions:
+                    companions[label][1]()
                 if pattern == "sustained" and sched0 is not None and sched1 is not None:
                     totals = split[label]
                     totals[0] += args.block
                     totals[1] += wall1 - wall0
                     totals[2] += sched1[0] - sched0[0]
                     totals[3] += sched1[1] - sched0[1]
+                if drain is not None:
+                    drain.wait()
                 if exp is not None:
-                    exp.wait()
                     cpu1 = feeder_cpu(exp)
                     if cpu0 is not None and cpu1 is not None:
                         feeder[label][0] += exp.stats.shadow_runs - runs0
@@ -276,7 +372,7 @@ def measure(
         for label, values in latencies.items():
             median, high = statistics.median(values), p95(values)
             line = (
-                f"  {label:<18} median {median * 1e6:7.0f} us  p95 {high * 1e6:7.0f} us  "
+                f"  {label:<21} median {median * 1e6:7.0f} us  p95 {high * 1e6:7.0f} us  "
                 f"x direct: median {median / base_median:.2f}, p95 {high / base_p95:.2f}"
             )
             exp = experiments.get(label)
@@ -306,17 +402,19 @@ def measure(
             busy = (cpu + blocked) / calls
             base = base or busy
             print(
-                f"  {label:<18} on CPU {cpu / calls * 1e6:6.0f} us  waiting for a CPU "
+                f"  {label:<21} on CPU {cpu / calls * 1e6:6.0f} us  waiting for a CPU "
                 f"{queued / calls * 1e6:6.0f} us  blocked {blocked / calls * 1e6:5.0f} us  "
                 f"busy x direct {busy / base:.2f}"
             )
     thread, process = sustained["rate 1"], sustained["process rate 1"]
-    floor = sustained["direct, neighbour"]
+    floors = ", ".join(
+        f"{label} median {sustained[label][0]:.2f} p95 {sustained[label][1]:.2f}"
+        for label in ("direct, neighbour", "direct, waking thread", "ideal thread", "ideal inline")
+    )
     print(
         f"rate 1, sustained, x direct: thread runner median {thread[0]:.2f} p95 "
-        f"{thread[1]:.2f}; process runner median {process[0]:.2f} p95 {process[1]:.2f} "
-        f"(x the neighbour floor: median {process[0] / floor[0]:.2f}, p95 "
-        f"{process[1] / floor[1]:.2f}); load average {load()}"
+        f"{thread[1]:.2f}; process runner median {process[0]:.2f} p95 {process[1]:.2f}; "
+        f"floors: {floors}; load average {load()}"
     )
 
 
