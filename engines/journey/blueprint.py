@@ -57,15 +57,24 @@ class Blueprint:
             or (n.retry is not None and n.retry.max_attempts > 1)
         )
         #: Nodes whose state runs to its outcome at once (no clock time, no question, no
-        #: container), with their type's action: the walk calls them without a coroutine.
-        #: A plain dict, read once per node by the walk (a mapping proxy's `get` costs more).
+        #: container, nothing to compensate), with their type's action: the walk calls them
+        #: without a coroutine and without checking their state's role or `compensate`
+        #: (checked here). A plain dict, read once per node by the walk (a mapping proxy's
+        #: `get` costs more). Any other node runs by `actions.run`.
+        states = self.journey.states
         self.quick: dict[str, Action] = {
             n.id: ACTIONS[n.type]
             for n in self.workflow.nodes
-            if n.id not in self.timed and n.type in ACTIONS
+            if n.id not in self.timed
+            and n.type in ACTIONS
+            and n.compensate is None
+            and states[n.id].role is Role.NODE
         }
         self.exits = MappingProxyType({c: level.exit for c, level in self.topology.levels.items()})
-        self.steps = MappingProxyType(_steps(self.journey))
+        #: Per state, the tokens whose transition goes on to the next position: the walk
+        #: reads the plain dict (a mapping proxy's lookup costs more), others `steps`.
+        self.step_table = _steps(self.journey)
+        self.steps = MappingProxyType(self.step_table)
 
     def descendants(self, node_id: str) -> tuple[str, ...]:
         """Level descendants of a node (given up when it fails unhandled), computed when

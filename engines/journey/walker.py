@@ -37,7 +37,7 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
     level = frame.level
     order, entries, after, end = level.order, level.entries, level.after, len(level.order)
     quick_nodes, nodes, visited = session.quick, session.nodes, session.path
-    steps = session.blueprint.steps
+    steps = session.blueprint.step_table
     path = frame.path
     # The walk's own tables: its frame keeps the same ones while the walk goes on.
     settled, waiting, runs = frame.settled, frame.waiting, frame.runs
@@ -45,6 +45,7 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
     direct = False  # entered by a transition that targets the node's state itself
     now = session.now()  # the clock stands still until something awaits
     scope, events, plan_out = frame.scope, session.events, session.plan_out
+    forward = session._forward  # set when a sub-workflow's session is made, before it walks
     while position < end:
         if deferred:
             deferred.discard(position)
@@ -75,11 +76,11 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
             skip(session, frame, node_id, "dead_path")
             position, direct = position + 1, False
             continue
-        state = states[node_id]
         action = quick_nodes.get(node_id)
-        if action is not None and state.role is NODE:
+        if action is not None:  # a node's own state, nothing to compensate (Blueprint.quick)
+            state_id = node_id  # its state is read only if its transition is not the usual
             node = nodes[node_id]
-            if session._forward is not None or node.compensate is not None:
+            if forward is not None:
                 token: str | None = run_quick(session, frame, node, action, now)
             else:  # `run_quick`, inlined for the usual quick node (the journey's hot path)
                 try:
@@ -96,23 +97,24 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
                         if handle in handles:
                             arrived[target] += 1
         else:
-            token, state = await run_state(session, frame, state, position)
+            token, state = await run_state(session, frame, states[node_id], position)
+            state_id = state.id  # a container's finish state
             now = session.now()  # time may have passed while it waited
             events = session.events
         if token is None:  # waiting for an answer, or a container waiting inside
             position, direct = position + 1, False
             continue
-        visited.append((state.id, token, path))  # `session.visit`, inlined
+        visited.append((state_id, token, path))  # `session.visit`, inlined
         if token == "failed" and node_id in settled and node_id not in frame.routed:
             # An unhandled failure is not a transition: its dependents were given up, and
             # the walk goes on with the next position (docs/semantics.md §7.7).
             position, direct = position + 1, False
             continue
-        onward = steps[state.id].get(token)
+        onward = steps[state_id].get(token)
         if onward is not None:  # the usual step: on to the next position
             position, direct = position + 1, onward
             continue
-        target = state.target(token)
+        target = states[state_id].target(token)
         following = states.get(target)
         if following is not None and following.position == position + 1 and target != after:
             position += 1  # the next position: nothing passed over
