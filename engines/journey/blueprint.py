@@ -71,10 +71,9 @@ class Blueprint:
             and states[n.id].role is Role.NODE
         }
         self.exits = MappingProxyType({c: level.exit for c, level in self.topology.levels.items()})
-        #: Per state, the tokens whose transition goes on to the next position: the walk
-        #: reads the plain dict (a mapping proxy's lookup costs more), others `steps`.
-        self.step_table = _steps(self.journey)
-        self.steps = MappingProxyType(self.step_table)
+        #: Per state, the tokens whose transition goes on to the next position. A plain
+        #: dict, as `quick`: the walk reads it once per node.
+        self.steps: dict[str, dict[str, bool]] = _steps(self.journey)
 
     def descendants(self, node_id: str) -> tuple[str, ...]:
         """Level descendants of a node (given up when it fails unhandled), computed when

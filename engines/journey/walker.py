@@ -37,7 +37,7 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
     level = frame.level
     order, entries, after, end = level.order, level.entries, level.after, len(level.order)
     quick_nodes, nodes, visited = session.quick, session.nodes, session.path
-    steps = session.blueprint.step_table
+    steps = session.blueprint.steps
     path = frame.path
     # The walk's own tables: its frame keeps the same ones while the walk goes on.
     settled, waiting, runs = frame.settled, frame.waiting, frame.runs
@@ -98,7 +98,7 @@ async def walk(session: Session, frame: Walk, position: int) -> None:
                             arrived[target] += 1
         else:
             token, state = await run_state(session, frame, states[node_id], position)
-            state_id = state.id  # a container's finish state
+            state_id = state.id  # the node's state, or a container's finish state
             now = session.now()  # time may have passed while it waited
             events = session.events
         if token is None:  # waiting for an answer, or a container waiting inside
